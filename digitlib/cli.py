@@ -1,0 +1,162 @@
+"""The ``digitlib`` command: run the lessons in batch, predict digits, sweep parameters."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .errors import DigitlibError
+
+DEFAULT_RUN_DIR = Path("runs") / "default"
+
+
+def _parameter_pairs(pairs) -> dict:
+    from .lessons import parse_value
+
+    return {name: parse_value(value) for name, value in pairs or []}
+
+
+def cmd_run(args) -> int:
+    """Execute lessons 01 to 05 with papermill into the run folder, then summarise."""
+    from tqdm import tqdm
+
+    from .lessons import execute, lesson_paths, resolve_parameters
+
+    paths = lesson_paths(args.first, args.last)
+    given = _parameter_pairs(args.parameter)
+    if "run_dir" in given:
+        raise DigitlibError("give the run folder with --run-dir, not -p run_dir")
+    run_dir = Path(args.run_dir).resolve()
+    given["run_dir"] = str(run_dir)
+    parameters = resolve_parameters(paths, given)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    bar = tqdm(paths, unit="lesson", disable=args.quiet, file=sys.stderr)
+    for path in bar:
+        bar.set_description(path.stem)
+        used = {k: v for k, v in parameters.items() if k in _defaults(path)}
+        execute(path, run_dir / path.name, used)
+    bar.close()
+    _summarise(run_dir, args.run_dir, time.perf_counter() - start)
+    return 0
+
+
+def _defaults(path):
+    from .lessons import lesson_parameters
+
+    return lesson_parameters(path)
+
+
+def _summarise(run_dir: Path, shown: str, seconds: float) -> None:
+    metrics_path = run_dir / "metrics.json"
+    print(f"lessons finished in {seconds:.0f} s; results in {shown}")
+    if metrics_path.is_file():
+        m = json.loads(metrics_path.read_text())
+        print(f"model {m['model']}: test accuracy {m['test_accuracy']:.4f}, "
+              f"training {m['train_seconds']:.1f} s over {m['epochs']} epochs "
+              f"on {m['train_examples']:,} images ({m['data_source']})")
+        print(f"model file: {Path(shown) / 'mnist.keras'}")
+
+
+def cmd_predict(args) -> int:
+    """Print ``path<TAB>digit<TAB>probability`` for each image; report bad files on stderr."""
+    from .predict import predict_files
+
+    model_path = Path(args.model) if args.model else DEFAULT_RUN_DIR / "mnist.keras"
+    failures = 0
+    for path, result in predict_files(model_path, args.images):
+        if isinstance(result, DigitlibError):
+            print(f"digitlib: {result}", file=sys.stderr)
+            failures += 1
+        else:
+            print(f"{path}\t{result.digit}\t{result.probability:.4f}")
+    return 1 if failures else 0
+
+
+def cmd_sweep(args) -> int:
+    """Run the lessons once per combination of parameter values and collect sweep.csv."""
+    from .sweep import sweep
+
+    grid = {name: value for name, value in (args.parameter or [])}
+    table = sweep(args.sweep_dir, grid, jobs=args.jobs, first=args.first, last=args.last,
+                  progress=not args.quiet)
+    failed = table["error"].notna().sum() if "error" in table else 0
+    print(f"{len(table)} runs ({failed} failed); table in {Path(args.sweep_dir) / 'sweep.csv'}")
+    return 1 if failed else 0
+
+
+def cmd_refresh(args) -> int:
+    """Re-execute the committed lessons in place with their default parameters, cleaned."""
+    from .lessons import execute, lesson_paths
+
+    if not os.environ.get("DIGITLIB_DATA"):
+        raise DigitlibError("set DIGITLIB_DATA to a full copy of MNIST before refreshing lessons")
+    for path in lesson_paths(args.first, args.last):
+        print(f"executing {path.name}", flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / path.name
+            execute(path, out, None)
+            shutil.move(out, path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of the ``digitlib`` command line."""
+    parser = argparse.ArgumentParser(prog="digitlib", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def lesson_range(p, last="05"):
+        p.add_argument("--first", default="01", help="first lesson number (default 01)")
+        p.add_argument("--last", default=last, help=f"last lesson number (default {last})")
+
+    run = sub.add_parser("run", help="run lessons 01-05 end to end with papermill")
+    run.add_argument("--run-dir", default=str(DEFAULT_RUN_DIR),
+                     help="folder for the executed lessons and artifacts (default runs/default)")
+    run.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                     help="set a lesson parameter, typed like papermill's -p")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    lesson_range(run)
+    run.set_defaults(func=cmd_run)
+
+    predict = sub.add_parser("predict", help="read handwritten digits from image files")
+    predict.add_argument("--model", help="trained model (default runs/default/mnist.keras)")
+    predict.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...)")
+    predict.set_defaults(func=cmd_predict)
+
+    sweep = sub.add_parser("sweep", help="run the lessons over a grid of parameter values")
+    sweep.add_argument("--sweep-dir", default="runs/sweep", help="folder of the sweep's runs")
+    sweep.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUES"),
+                       help="a parameter and its comma-separated values")
+    sweep.add_argument("--jobs", type=int, default=1, help="runs at once (default 1)")
+    sweep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    lesson_range(sweep)
+    sweep.set_defaults(func=cmd_sweep)
+
+    refresh = sub.add_parser("refresh-lessons",
+                             help="re-execute the committed lessons in place (maintainers)")
+    lesson_range(refresh, last="99")
+    refresh.set_defaults(func=cmd_refresh)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the command line; print DigitlibErrors as one line, without a traceback."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DigitlibError as error:
+        print(f"digitlib: {error}", file=sys.stderr)
+        return 2 if not type(error).__name__ == "LessonError" else 1
+    except KeyboardInterrupt:
+        print("digitlib: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""Build the lessons' models by name, with the training recipe that goes with each."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+from ._quiet import import_keras
+from .errors import DataError, ParameterError
+
+keras = import_keras()
+layers = keras.layers
+
+INPUT_SHAPE = (28, 28, 1)
+NUM_CLASSES = 10
+
+
+def seed_cnn() -> keras.Model:
+    """Build the original project's CNN: two convolutions, pooling, dropout, two dense layers."""
+    return keras.Sequential([
+        keras.Input(INPUT_SHAPE),
+        layers.Conv2D(32, 3, activation="relu"),
+        layers.Conv2D(64, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Dropout(0.25),
+        layers.Flatten(),
+        layers.Dense(256, activation="relu"),
+        layers.Dropout(0.5),
+        layers.Dense(NUM_CLASSES, activation="softmax"),
+    ], name="seed")
+
+
+def kerasio_cnn() -> keras.Model:
+    """Build keras.io's "Simple MNIST convnet" for comparison."""
+    return keras.Sequential([
+        keras.Input(INPUT_SHAPE),
+        layers.Conv2D(32, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dropout(0.5),
+        layers.Dense(NUM_CLASSES, activation="softmax"),
+    ], name="kerasio")
+
+
+def default_cnn() -> keras.Model:
+    """Build the lessons' default CNN: pool early, so every layer after the first is cheap."""
+    return keras.Sequential([
+        keras.Input(INPUT_SHAPE),
+        layers.Conv2D(32, 5, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dropout(0.25),
+        layers.Dense(256, activation="relu"),
+        layers.Dropout(0.5),
+        layers.Dense(NUM_CLASSES, activation="softmax"),
+    ], name="default")
+
+
+def best_cnn() -> keras.Model:
+    """Build the most accurate model: augmentation, batch normalisation, three conv blocks."""
+    def block(filters):
+        return [
+            layers.Conv2D(filters, 3, padding="same", use_bias=False),
+            layers.BatchNormalization(),
+            layers.Activation("relu"),
+        ]
+
+    return keras.Sequential([
+        keras.Input(INPUT_SHAPE),
+        layers.RandomRotation(0.03, fill_mode="constant"),
+        layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),
+        layers.RandomZoom(0.1, fill_mode="constant"),
+        *block(32), *block(32), layers.MaxPooling2D(2),
+        *block(64), *block(64), layers.MaxPooling2D(2),
+        *block(128), layers.GlobalAveragePooling2D(),
+        layers.Dropout(0.3),
+        layers.Dense(NUM_CLASSES, activation="softmax"),
+    ], name="best")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Say how to train one model: optimizer, learning rate, schedule, epochs, batch size."""
+
+    model: str
+    optimizer: str
+    learning_rate: float
+    epochs: int
+    batch_size: int
+    schedule: str = "constant"  # or "warmup_cosine"
+    description: str = ""
+
+    def as_dict(self) -> dict:
+        """Return the recipe as plain values, e.g. for metrics.json."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    build: Callable[[], keras.Model]
+    recipe: Recipe
+
+
+MODELS: dict[str, ModelSpec] = {
+    "seed": ModelSpec(seed_cnn, Recipe(
+        "seed", "adadelta", 0.001, 10, 128,
+        description="the original project's CNN and Adadelta at Keras' default learning rate")),
+    "kerasio": ModelSpec(kerasio_cnn, Recipe(
+        "kerasio", "adam", 0.001, 15, 128,
+        description="keras.io's Simple MNIST convnet recipe")),
+    "default": ModelSpec(default_cnn, Recipe(
+        "default", "adam", 0.003, 2, 256, "warmup_cosine",
+        description="small CNN, Adam with warm-up and cosine decay, large batches")),
+    "best": ModelSpec(best_cnn, Recipe(
+        "best", "adam", 0.003, 15, 128, "warmup_cosine",
+        description="augmentation, batch normalisation and a longer schedule")),
+}
+
+OPTIMIZERS = {
+    "adadelta": lambda lr: keras.optimizers.Adadelta(learning_rate=lr),
+    "adam": lambda lr: keras.optimizers.Adam(learning_rate=lr),
+    "adamw": lambda lr: keras.optimizers.AdamW(learning_rate=lr),
+    "sgd": lambda lr: keras.optimizers.SGD(learning_rate=lr, momentum=0.9, nesterov=True),
+    "rmsprop": lambda lr: keras.optimizers.RMSprop(learning_rate=lr),
+}
+SCHEDULES = ("constant", "warmup_cosine")
+
+
+def model_names() -> list[str]:
+    """Return the names of the models :func:`build_model` knows."""
+    return list(MODELS)
+
+
+def _spec(name: str) -> ModelSpec:
+    if name not in MODELS:
+        raise ParameterError(f"model {name!r} is unknown; known models: {', '.join(MODELS)}")
+    return MODELS[name]
+
+
+def build_model(name: str = "default") -> keras.Model:
+    """Build the untrained, uncompiled model registered as ``name``."""
+    return _spec(name).build()
+
+
+def recipe(name: str = "default", **overrides) -> Recipe:
+    """Return the training recipe of model ``name``, with any non-None overrides applied."""
+    base = _spec(name).recipe
+    changes = {key: value for key, value in overrides.items() if value is not None}
+    unknown = set(changes) - set(Recipe.__dataclass_fields__)
+    if unknown:
+        raise ParameterError(f"recipe has no setting {sorted(unknown)[0]!r}")
+    if "optimizer" in changes and "learning_rate" not in changes and (
+            changes["optimizer"] != base.optimizer):
+        changes["learning_rate"] = 0.001  # Keras' default for every optimizer here but sgd
+    result = replace(base, **changes)
+    if result.optimizer not in OPTIMIZERS:
+        raise ParameterError(
+            f"optimizer {result.optimizer!r} is unknown; known: {', '.join(OPTIMIZERS)}")
+    if result.schedule not in SCHEDULES:
+        raise ParameterError(f"schedule {result.schedule!r} is unknown; known: {SCHEDULES}")
+    return result
+
+
+def make_optimizer(recipe: Recipe, steps_per_epoch: int):
+    """Return the recipe's Keras optimizer, with its learning-rate schedule attached."""
+    rate = recipe.learning_rate
+    if recipe.schedule == "warmup_cosine":
+        total = max(1, recipe.epochs * steps_per_epoch)
+        warmup = max(1, total // 10)
+        rate = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=0.0, decay_steps=max(1, total - warmup),
+            warmup_target=recipe.learning_rate, warmup_steps=warmup)
+    return OPTIMIZERS[recipe.optimizer](rate)
+
+
+def steps_per_epoch(num_examples: int, batch_size: int) -> int:
+    """Return how many batches one epoch over ``num_examples`` takes."""
+    return math.ceil(num_examples / batch_size)
+
+
+def load_model(path, compile: bool = True):
+    """Load a model saved as ``.keras`` or ``.h5``, raising DataError on a bad file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such model file")
+    try:
+        return keras.models.load_model(path, compile=compile)
+    except Exception as error:  # Keras raises many types for a damaged file
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DataError(f"{path}: not a loadable Keras model ({reason[:200]})") from None

@@ -1,0 +1,79 @@
+"""Check the lessons' parameters before any work starts."""
+
+from __future__ import annotations
+
+import numbers
+
+from .errors import ParameterError
+
+MAX_TRAIN_SIZE = 60_000
+
+
+def _whole(name, value, minimum=1, allow_none=False):
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        extra = " or None" if allow_none else ""
+        raise ParameterError(f"{name} must be a whole number >= {minimum}{extra}, got {value!r}")
+
+
+def _positive(name, value, allow_none=True):
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise ParameterError(f"{name} must be a positive number or None, got {value!r}")
+
+
+def _text(name, value):
+    if not isinstance(value, str) or not value.strip():
+        raise ParameterError(f"{name} must be a non-empty string, got {value!r}")
+
+
+def _model(name, value):
+    from .models import MODELS
+
+    if value not in MODELS:
+        raise ParameterError(f"{name} {value!r} is unknown; known models: {', '.join(MODELS)}")
+
+
+def _optimizer(name, value):
+    if value is None:
+        return
+    from .models import OPTIMIZERS
+
+    if value not in OPTIMIZERS:
+        raise ParameterError(
+            f"{name} {value!r} is unknown; known optimizers: {', '.join(OPTIMIZERS)}")
+
+
+def _fraction(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+        raise ParameterError(f"{name} must be a number between 0 and 1, got {value!r}")
+
+
+CHECKS = {
+    "run_dir": _text,
+    "data": _text,
+    "model": _model,
+    "optimizer": _optimizer,
+    "epochs": lambda n, v: _whole(n, v, allow_none=True),
+    "batch_size": lambda n, v: _whole(n, v, allow_none=True),
+    "seed": lambda n, v: _whole(n, v, minimum=0),
+    "train_size": lambda n, v: (_whole(n, v, minimum=10, allow_none=True),
+                                v is not None and v > MAX_TRAIN_SIZE and _too_big(n, v)),
+    "learning_rate": _positive,
+    "validation_fraction": _fraction,
+}
+
+
+def _too_big(name, value):
+    raise ParameterError(f"{name} is {value}, but MNIST has only {MAX_TRAIN_SIZE} training images")
+
+
+def check_parameters(**params) -> dict:
+    """Raise ParameterError naming the first parameter whose value cannot work; return them."""
+    for name, value in params.items():
+        check = CHECKS.get(name)
+        if check is not None:
+            check(name, value)
+    return params

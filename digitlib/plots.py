@@ -1,0 +1,154 @@
+"""Draw the lessons' figures; every function returns its matplotlib Figure."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+DIGITS = np.arange(10)
+
+
+def _grid(n: int, cols: int, cell: float = 1.1, **kwargs):
+    rows = max(1, math.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * cell, rows * cell * 1.15),
+                             squeeze=False, **kwargs)
+    for ax in axes.flat:
+        ax.axis("off")
+    return fig, axes.flat
+
+
+def _image(ax, image, title=None, color="black"):
+    ax.imshow(np.asarray(image).reshape(28, 28), cmap="gray_r", vmin=0,
+              vmax=1 if np.asarray(image).dtype != np.uint8 else 255)
+    if title is not None:
+        ax.set_title(title, fontsize=9, color=color)
+
+
+def sample_grid(images, labels, n: int = 30, cols: int = 10, title: str | None = None):
+    """Show the first ``n`` digits with their labels above them."""
+    n = min(n, len(images))
+    fig, axes = _grid(n, cols)
+    for ax, image, label in zip(axes, images[:n], labels[:n]):
+        _image(ax, image, str(int(label)))
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def class_balance(y_train, y_test):
+    """Plot how many examples of each digit the training and test sets hold."""
+    fig, ax = plt.subplots(figsize=(8, 3))
+    width = 0.4
+    for offset, (name, y) in zip((-width / 2, width / 2), (("train", y_train), ("test", y_test))):
+        counts = np.bincount(np.asarray(y), minlength=10)
+        ax.bar(DIGITS + offset, counts, width, label=f"{name} ({len(y):,})")
+    ax.set_xticks(DIGITS)
+    ax.set_xlabel("digit")
+    ax.set_ylabel("examples")
+    ax.set_title("Examples per digit")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def pixel_histogram(images, title: str = "Pixel intensities"):
+    """Plot a histogram of pixel values, on a log scale since most pixels are background."""
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.hist(np.asarray(images).ravel(), bins=50, log=True, color="tab:gray")
+    ax.set_xlabel("pixel value")
+    ax.set_ylabel("pixels (log scale)")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def mean_digits(images, labels):
+    """Show the average image of each digit class."""
+    images, labels = np.asarray(images), np.asarray(labels)
+    fig, axes = _grid(10, 10)
+    for ax, digit in zip(axes, DIGITS):
+        mean = images[labels == digit].reshape(-1, 28, 28).astype(np.float32).mean(axis=0)
+        ax.imshow(mean, cmap="gray_r")
+        ax.set_title(str(digit), fontsize=9)
+    fig.suptitle("Mean image per digit")
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(history: dict, title: str = "Learning curves"):
+    """Plot loss and accuracy per epoch, for training and validation."""
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.5))
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    for ax, metric in ((loss_ax, "loss"), (acc_ax, "accuracy")):
+        ax.plot(epochs, history[metric], "o-", label="training")
+        if f"val_{metric}" in history:
+            ax.plot(epochs, history[f"val_{metric}"], "s-", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.set_xticks(epochs)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(cm, title: str = "Confusion matrix (test set)"):
+    """Draw a confusion matrix with counts; the diagonal is what the model got right."""
+    cm = np.asarray(cm)
+    fig, ax = plt.subplots(figsize=(6, 5.4))
+    off = cm.astype(float).copy()
+    np.fill_diagonal(off, np.nan)
+    ax.imshow(off, cmap="Reds")
+    for (t, p), count in np.ndenumerate(cm):
+        ax.text(p, t, str(count), ha="center", va="center", fontsize=8,
+                color="tab:green" if t == p else "black")
+    ax.set_xticks(DIGITS)
+    ax.set_yticks(DIGITS)
+    ax.set_xlabel("predicted digit")
+    ax.set_ylabel("true digit")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def misclassified_gallery(images, y_true, probabilities, indices, cols: int = 8):
+    """Show wrongly classified digits: true label, prediction and its probability."""
+    probabilities = np.asarray(probabilities)
+    fig, axes = _grid(len(indices), cols, cell=1.35)
+    for ax, i in zip(axes, indices):
+        predicted = int(probabilities[i].argmax())
+        _image(ax, images[i], f"true {int(y_true[i])}\npred {predicted} "
+               f"({probabilities[i, predicted]:.0%})", color="tab:red")
+    fig.suptitle("Misclassified test digits, most confident first")
+    fig.tight_layout()
+    return fig
+
+
+def probability_bars(probabilities, images=None, titles=None, cols: int = 4):
+    """Show each image beside a bar chart of its ten class probabilities."""
+    probabilities = np.atleast_2d(probabilities)
+    n = len(probabilities)
+    cols = min(cols, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, 2 * cols, figsize=(3.2 * cols, 1.6 * rows), squeeze=False,
+                             gridspec_kw={"width_ratios": [1, 1.6] * cols})
+    for ax in axes.flat:
+        ax.axis("off")
+    for k, probs in enumerate(probabilities):
+        img_ax, bar_ax = axes[k // cols, 2 * (k % cols)], axes[k // cols, 2 * (k % cols) + 1]
+        if images is not None:
+            _image(img_ax, images[k], titles[k] if titles else None)
+        bar_ax.axis("on")
+        colors = ["tab:blue"] * 10
+        colors[int(np.argmax(probs))] = "tab:orange"
+        bar_ax.bar(DIGITS, probs, color=colors)
+        bar_ax.set_xticks(DIGITS)
+        bar_ax.set_ylim(0, 1)
+        bar_ax.tick_params(labelsize=7)
+        bar_ax.set_title(f"{int(np.argmax(probs))}: {np.max(probs):.0%}", fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,50 @@
+"""Turn MNIST's uint8 arrays into what a Keras model trains on."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from .errors import ParameterError
+
+
+def prepare_images(x: np.ndarray) -> np.ndarray:
+    """Reshape uint8 digits (N, 28, 28) to float32 (N, 28, 28, 1) scaled to [0, 1]."""
+    x = np.asarray(x)
+    if x.ndim == 2:
+        x = x[np.newaxis]
+    if x.shape[-2:] != (28, 28) and x.shape[-3:] != (28, 28, 1):
+        raise ParameterError(f"images must be 28x28, got shape {x.shape}")
+    scaled = x.reshape(-1, 28, 28, 1).astype(np.float32)
+    if x.dtype == np.uint8:
+        scaled /= 255.0
+    return scaled
+
+
+def one_hot(y: np.ndarray, num_classes: int = 10) -> np.ndarray:
+    """Encode integer labels as float32 one-hot rows."""
+    return np.eye(num_classes, dtype=np.float32)[np.asarray(y, dtype=np.int64)]
+
+
+def take_subset(x: np.ndarray, y: np.ndarray, size: int | None, seed: int = 0):
+    """Return a stratified random subset of ``size`` examples (all of them when None)."""
+    if size is None or size == len(x):
+        return x, y
+    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 10:
+        raise ParameterError(f"train_size must be None or a whole number >= 10, got {size!r}")
+    if size > len(x):
+        raise ParameterError(f"train_size is {size}, but the data has only {len(x)} examples")
+    x_part, _, y_part, _ = train_test_split(
+        x, y, train_size=int(size), stratify=y, random_state=seed
+    )
+    return x_part, y_part
+
+
+def split_validation(x: np.ndarray, y: np.ndarray, fraction: float = 0.1, seed: int = 0):
+    """Split off a stratified validation set; return (x_train, y_train, x_val, y_val)."""
+    if not 0 < fraction < 1:
+        raise ParameterError(f"validation_fraction must be between 0 and 1, got {fraction!r}")
+    x_train, x_val, y_train, y_val = train_test_split(
+        x, y, test_size=fraction, stratify=y, random_state=seed
+    )
+    return x_train, y_train, x_val, y_val

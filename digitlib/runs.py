@@ -1,0 +1,113 @@
+"""Own the run folder: where each lesson reads and writes, always atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from .errors import MissingArtifactError
+
+DEFAULT_RUN_DIR = Path("runs") / "default"
+
+#: Every file a lesson leaves in the run folder, with the lesson that writes it
+#: and what it is, for the message when a later lesson finds it missing.
+ARTIFACTS = {
+    "mnist_raw.npz": ("01_load_data", "loaded MNIST"),
+    "dataset.json": ("01_load_data", "description of the loaded data"),
+    "prepared.npz": ("02_preprocess", "preprocessed data"),
+    "architecture.keras": ("03_build_model", "model architecture"),
+    "mnist.keras": ("04_train", "trained model"),
+    "mnist.h5": ("04_train", "trained model in HDF5"),
+    "history.json": ("04_train", "training history"),
+    "metrics.json": ("05_evaluate", "evaluation metrics"),
+}
+
+
+class RunDir:
+    """Read and write the artifacts of one run, e.g. ``runs/default``."""
+
+    def __init__(self, path: str | os.PathLike = DEFAULT_RUN_DIR, create: bool = True):
+        self.path = Path(path)
+        if create:
+            self.path.mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    def has(self, name: str) -> bool:
+        """Return whether the artifact ``name`` exists in this run."""
+        return (self.path / name).is_file()
+
+    def require(self, name: str) -> Path:
+        """Return the path of artifact ``name``, or raise naming the lesson that writes it."""
+        path = self.path / name
+        if not path.is_file():
+            lesson, what = ARTIFACTS.get(name, ("an earlier lesson", name))
+            raise MissingArtifactError(f"no {what} in {self.path}: run {lesson} first")
+        return path
+
+    @contextmanager
+    def atomic(self, name: str):
+        """Yield a temporary path to write ``name`` to; rename it into place on success."""
+        target = self.path / name
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix,
+                                   dir=self.path)
+        os.close(fd)
+        try:
+            yield Path(tmp)
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+    def save_json(self, name: str, obj) -> Path:
+        """Write ``obj`` as indented JSON, atomically."""
+        with self.atomic(name) as tmp:
+            tmp.write_text(json.dumps(obj, indent=2, default=_to_builtin) + "\n")
+        return self.path / name
+
+    def load_json(self, name: str):
+        """Read the JSON artifact ``name``."""
+        return json.loads(self.require(name).read_text())
+
+    def save_arrays(self, name: str, **arrays: np.ndarray) -> Path:
+        """Write named arrays to an uncompressed ``.npz``, atomically."""
+        with self.atomic(name) as tmp:
+            with open(tmp, "wb") as stream:
+                np.savez(stream, **arrays)
+        return self.path / name
+
+    def load_arrays(self, name: str) -> dict[str, np.ndarray]:
+        """Read every array of the ``.npz`` artifact ``name``."""
+        with np.load(self.require(name), allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+
+    def save_model(self, model, name: str = "mnist.keras") -> Path:
+        """Save a Keras model (``.keras`` or ``.h5``), atomically."""
+        with self.atomic(name) as tmp:
+            model.save(tmp)
+        return self.path / name
+
+    def load_model(self, name: str = "mnist.keras", compile: bool = True):
+        """Load a Keras model saved by :meth:`save_model`."""
+        from .models import load_model
+
+        return load_model(self.require(name), compile=compile)
+
+
+def _to_builtin(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")

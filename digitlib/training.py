@@ -1,0 +1,78 @@
+"""Train a model by its recipe and keep what the lessons plot and report."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import numpy as np
+
+from ._quiet import import_keras
+from .models import Recipe, make_optimizer, steps_per_epoch
+
+keras = import_keras()
+
+
+def set_seed(seed: int = 0) -> None:
+    """Seed Python, NumPy and Keras so the same seed gives the same numbers."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        from .errors import ParameterError
+
+        raise ParameterError(f"seed must be a whole number, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(int(seed))
+
+
+def compile_model(model, recipe: Recipe, num_examples: int):
+    """Compile ``model`` with the recipe's optimizer and schedule, for integer labels."""
+    model.compile(
+        optimizer=make_optimizer(recipe, steps_per_epoch(num_examples, recipe.batch_size)),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+class EpochClock(keras.callbacks.Callback):
+    """Record the seconds each epoch takes, and test accuracy after it when given test data."""
+
+    def __init__(self, test_data=None):
+        super().__init__()
+        self.test_data = test_data
+        self.seconds: list[float] = []
+        self.test_accuracy: list[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+        if self.test_data is not None:
+            x, y = self.test_data
+            self.test_accuracy.append(accuracy(self.model, x, y))
+
+
+def accuracy(model, x, y, batch_size: int = 1000) -> float:
+    """Return the fraction of ``x`` that ``model`` labels as ``y``."""
+    probs = model.predict(x, batch_size=batch_size, verbose=0)
+    return float(np.mean(probs.argmax(axis=1) == np.asarray(y)))
+
+
+def train(model, recipe: Recipe, x_train, y_train, x_val=None, y_val=None,
+          verbose: int = 0, callbacks=()) -> dict:
+    """Compile and fit ``model`` by ``recipe``; return its history and training seconds."""
+    compile_model(model, recipe, len(x_train))
+    clock = EpochClock()
+    validation = (x_val, y_val) if x_val is not None else None
+    start = time.perf_counter()
+    history = model.fit(x_train, y_train, validation_data=validation, epochs=recipe.epochs,
+                        batch_size=recipe.batch_size, verbose=verbose,
+                        callbacks=[clock, *callbacks])
+    seconds = time.perf_counter() - start
+    return {
+        "history": {key: [float(v) for v in values] for key, values in history.history.items()},
+        "train_seconds": seconds,
+        "epoch_seconds": clock.seconds,
+        "recipe": recipe.as_dict(),
+    }

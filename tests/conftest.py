@@ -1,0 +1,68 @@
+"""Fixtures shared by the tests: tiny MNIST-shaped data, the full copy when there is one."""
+
+import gzip
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import digitlib  # noqa: F401  (quiets TensorFlow before any test imports it)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def full_data_dir() -> Path | None:
+    """Return the folder of the full MNIST copy named by DIGITLIB_DATA, if there is one."""
+    env = os.environ.get("DIGITLIB_DATA")
+    return Path(env) if env and Path(env).is_dir() else None
+
+
+@pytest.fixture
+def full_mnist_dir():
+    path = full_data_dir()
+    if path is None:
+        pytest.skip("needs the full MNIST: set DIGITLIB_DATA to a folder holding it")
+    return path
+
+
+def tiny_arrays(n_train=40, n_test=20, seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "x_train": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "y_train": np.arange(n_train, dtype=np.uint8) % 10,
+        "x_test": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "y_test": np.arange(n_test, dtype=np.uint8) % 10,
+    }
+
+
+def write_idx(path: Path, array: np.ndarray, gz: bool = False, magic=None):
+    magic = magic or (2051 if array.ndim == 3 else 2049)
+    raw = struct.pack(f">{1 + array.ndim}I", magic, *array.shape) + array.tobytes()
+    if gz:
+        path = path.with_name(path.name + ".gz")
+        path.write_bytes(gzip.compress(raw))
+    else:
+        path.write_bytes(raw)
+    return path
+
+
+@pytest.fixture
+def tiny_npz(tmp_path):
+    arrays = tiny_arrays()
+    path = tmp_path / "mnist.npz"
+    np.savez(path, **arrays)
+    return path, arrays
+
+
+@pytest.fixture
+def tiny_idx_dir(tmp_path):
+    from digitlib.data import IDX_FILES
+
+    arrays = tiny_arrays()
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    for key, name in IDX_FILES.items():
+        write_idx(folder / name, arrays[key])
+    return folder, arrays
