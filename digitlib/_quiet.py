@@ -10,23 +10,31 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 @contextlib.contextmanager
 def muted_stderr():
-    """Send file descriptor 2 to /dev/null for the duration of the block."""
+    """Send file descriptor 2 to /dev/null in the block; yield a stream to the real stderr."""
     sys.stderr.flush()
     saved = os.dup(2)
+    visible = os.fdopen(os.dup(saved), "w", buffering=1)
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
-            yield
+            yield visible
     finally:
+        visible.close()
         os.dup2(saved, 2)
         os.close(saved)
 
 
 def import_keras():
-    """Import TensorFlow and Keras once, hiding the C++ log lines printed before logging starts."""
+    """Import TensorFlow and Keras once, hiding the C++ log lines printed before logging starts.
+
+    TF_CPP_MIN_LOG_LEVEL cannot silence the lines TensorFlow prints while it loads and
+    looks for a GPU (they come before its logging is set up), so stderr is muted for that.
+    """
     if "keras" not in sys.modules:
         with muted_stderr():
-            import tensorflow  # noqa: F401
+            import tensorflow
+
+            tensorflow.config.list_physical_devices()  # the GPU probe logs here, once
             import keras  # noqa: F401
     import keras
 

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import DigitlibError
+from .errors import DigitlibError, LessonError
 
 DEFAULT_RUN_DIR = Path("runs") / "default"
 
@@ -26,7 +26,8 @@ def cmd_run(args) -> int:
     """Execute lessons 01 to 05 with papermill into the run folder, then summarise."""
     from tqdm import tqdm
 
-    from .lessons import execute, lesson_paths, resolve_parameters
+    from ._quiet import muted_stderr
+    from .lessons import execute, lesson_parameters, lesson_paths, resolve_parameters
 
     paths = lesson_paths(args.first, args.last)
     given = _parameter_pairs(args.parameter)
@@ -37,20 +38,15 @@ def cmd_run(args) -> int:
     parameters = resolve_parameters(paths, given)
     run_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    bar = tqdm(paths, unit="lesson", disable=args.quiet, file=sys.stderr)
-    for path in bar:
-        bar.set_description(path.stem)
-        used = {k: v for k, v in parameters.items() if k in _defaults(path)}
-        execute(path, run_dir / path.name, used)
-    bar.close()
+    with muted_stderr() as stderr:  # the kernels' own start-up chatter
+        bar = tqdm(paths, unit="lesson", disable=args.quiet, file=stderr)
+        for path in bar:
+            bar.set_description(path.stem)
+            used = {k: v for k, v in parameters.items() if k in lesson_parameters(path)}
+            execute(path, run_dir / path.name, used)
+        bar.close()
     _summarise(run_dir, args.run_dir, time.perf_counter() - start)
     return 0
-
-
-def _defaults(path):
-    from .lessons import lesson_parameters
-
-    return lesson_parameters(path)
 
 
 def _summarise(run_dir: Path, shown: str, seconds: float) -> None:
@@ -152,7 +148,7 @@ def main(argv=None) -> int:
         return args.func(args)
     except DigitlibError as error:
         print(f"digitlib: {error}", file=sys.stderr)
-        return 2 if not type(error).__name__ == "LessonError" else 1
+        return 1 if isinstance(error, LessonError) else 2
     except KeyboardInterrupt:
         print("digitlib: interrupted", file=sys.stderr)
         return 130

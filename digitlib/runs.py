@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from contextlib import contextmanager
@@ -92,8 +93,15 @@ class RunDir:
 
     def save_model(self, model, name: str = "mnist.keras") -> Path:
         """Save a Keras model (``.keras`` or ``.h5``), atomically."""
-        with self.atomic(name) as tmp:
-            model.save(tmp)
+        absl = logging.getLogger("absl")
+        level = absl.level
+        if name.endswith(".h5"):
+            absl.setLevel(logging.ERROR)  # HDF5 is legacy, and saved on purpose here
+        try:
+            with self.atomic(name) as tmp:
+                model.save(tmp)
+        finally:
+            absl.setLevel(level)
         return self.path / name
 
     def load_model(self, name: str = "mnist.keras", compile: bool = True):

@@ -59,16 +59,31 @@ def accuracy(model, x, y, batch_size: int = 1000) -> float:
     return float(np.mean(probs.argmax(axis=1) == np.asarray(y)))
 
 
+def dataset(x, y, batch_size: int, seed: int = 0):
+    """Return a tf.data pipeline that reshuffles ``(x, y)`` each epoch and batches it.
+
+    On a 2-core CPU this feeds ``fit`` about a quarter faster than passing NumPy arrays
+    (see benchmarks/README.md); the arrays are wrapped once, not copied per epoch.
+    """
+    import tensorflow as tf
+
+    return (tf.data.Dataset.from_tensor_slices((x, y))
+            .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+            .batch(batch_size)
+            .prefetch(tf.data.AUTOTUNE))
+
+
 def train(model, recipe: Recipe, x_train, y_train, x_val=None, y_val=None,
-          verbose: int = 0, callbacks=()) -> dict:
+          verbose: int = 0, callbacks=(), seed: int = 0) -> dict:
     """Compile and fit ``model`` by ``recipe``; return its history and training seconds."""
     compile_model(model, recipe, len(x_train))
     clock = EpochClock()
     validation = (x_val, y_val) if x_val is not None else None
+    batches = dataset(x_train, y_train, recipe.batch_size, seed)
     start = time.perf_counter()
-    history = model.fit(x_train, y_train, validation_data=validation, epochs=recipe.epochs,
-                        batch_size=recipe.batch_size, verbose=verbose,
-                        callbacks=[clock, *callbacks])
+    history = model.fit(batches, validation_data=validation, epochs=recipe.epochs,
+                        shuffle=False,  # the dataset reshuffles itself every epoch
+                        verbose=verbose, callbacks=[clock, *callbacks])
     seconds = time.perf_counter() - start
     return {
         "history": {key: [float(v) for v in values] for key, values in history.history.items()},

@@ -1,0 +1,359 @@
+"""Turn a photo of a handwritten digit into a 28 x 28 image that looks like MNIST.
+
+MNIST's digits were made in a fixed way: light ink on a black background, the ink
+scaled to fit a 20 x 20 box keeping its aspect ratio, then placed in a 28 x 28 field
+so that its centre of mass sits in the middle. A model trained on MNIST only reads
+digits made the same way, so each step below repeats one of those choices on a photo:
+
+    read_image -> to_grayscale -> invert_if_light -> remove_background
+    -> crop_to_ink -> fit_in_box -> center_by_mass
+
+:func:`to_mnist` runs them all; :func:`steps` returns every intermediate picture.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+from scipy import ndimage
+
+from .errors import ImageError
+
+MIN_SIDE = 8  # pixels; smaller images cannot hold a readable digit
+MAX_SIDE = 1024  # larger images are shrunk first, which keeps every step fast
+BOX = 20  # MNIST fits the ink into a 20 x 20 box ...
+SIZE = 28  # ... inside a 28 x 28 image ...
+CENTRE = 14.0  # ... with the centre of mass at row 14, column 14 (measured on MNIST)
+MIN_CONTRAST = 0.1  # ink must differ from the paper by a tenth of the grey range
+NOISE_SIGMAS = 3.0  # grey levels within this many noise deviations count as paper
+SPECK_FRACTION = 0.05  # ink blobs smaller than this share of the largest one are specks
+
+
+def read_image(path: str | os.PathLike) -> Image.Image:
+    """Open an image file with Pillow, turned upright by its EXIF orientation.
+
+    Raises:
+        ImageError: the file is missing, empty, a folder, or not an image Pillow can decode.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImageError(f"{path}: no such file")
+    if path.is_dir():
+        raise ImageError(f"{path}: is a folder, not an image file")
+    if path.stat().st_size == 0:
+        raise ImageError(f"{path}: file is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()
+                return ImageOps.exif_transpose(image)
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image file Pillow can read") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{path}: image is too large to be a photo of one digit") from None
+    except OSError as error:
+        raise ImageError(f"{path}: image cannot be decoded ({error.strerror or error})") from None
+    except (SyntaxError, ValueError) as error:  # some Pillow decoders raise these
+        raise ImageError(f"{path}: image cannot be decoded ({error})") from None
+
+
+def to_grayscale(image: Image.Image | np.ndarray) -> np.ndarray:
+    """Return the image as float32 grey levels in [0, 1] (1 is white), alpha laid on white.
+
+    Accepts a Pillow image of any mode (L, RGB, RGBA, LA, P, 1, I;16, I, F, CMYK) or a
+    NumPy array shaped (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) of uint8, uint16, bool
+    or floats in [0, 1]. Images larger than ``MAX_SIDE`` are shrunk, keeping the aspect.
+
+    Raises:
+        ImageError: the array has a shape that is not an image, or a side below ``MIN_SIDE``.
+    """
+    if isinstance(image, Image.Image):
+        gray = _pillow_gray(image)
+    else:
+        gray = _array_gray(np.asarray(image))
+    height, width = gray.shape
+    if min(height, width) < MIN_SIDE:
+        raise ImageError(f"image is {width}x{height} pixels, too small to hold a digit "
+                         f"(needs at least {MIN_SIDE}x{MIN_SIDE})")
+    return _limit_size(gray)
+
+
+def _pillow_gray(image: Image.Image) -> np.ndarray:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return _array_gray(np.asarray(image))
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
+        image = image.convert("RGBA")
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, image)
+    if image.mode not in ("L", "RGB", "RGBA"):
+        image = image.convert("RGB")
+    return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+
+
+def _array_gray(array: np.ndarray) -> np.ndarray:
+    if array.ndim == 3 and array.shape[-1] in (1, 3, 4):
+        channels = _scaled(array)
+        if array.shape[-1] == 4:  # lay the colour on white paper by its alpha
+            alpha = channels[..., 3:]
+            channels = channels[..., :3] * alpha + (1.0 - alpha)
+        if channels.shape[-1] == 3:
+            return (channels[..., :3] @ np.array([0.299, 0.587, 0.114])).astype(np.float32)
+        return channels[..., 0].astype(np.float32)
+    if array.ndim == 2:
+        return _scaled(array).astype(np.float32)
+    raise ImageError(f"an array of shape {array.shape} is not an image: expected (H, W) "
+                     "grey levels or (H, W, 3|4) colours")
+
+
+def _scaled(array: np.ndarray) -> np.ndarray:
+    if array.dtype == bool:
+        return array.astype(np.float64)
+    if array.dtype == np.uint8:
+        return array / 255.0
+    if np.issubdtype(array.dtype, np.integer):  # 16-bit scans and PNGs
+        return array / (255.0 if array.max(initial=0) <= 255 else 65535.0)
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.isfinite(array).all():
+            raise ImageError("image array holds NaN or infinite values")
+        return np.clip(array / (255.0 if array.max(initial=0) > 1 else 1.0), 0, 1)
+    raise ImageError(f"an array of dtype {array.dtype} is not an image")
+
+
+def _limit_size(gray: np.ndarray) -> np.ndarray:
+    height, width = gray.shape
+    scale = MAX_SIDE / max(height, width)
+    if scale >= 1:
+        return gray
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(gray).resize(size, Image.Resampling.BOX), np.float32)
+
+
+def border_mask(shape: tuple[int, int]) -> np.ndarray:
+    """Return True on the image's outer frame (5% of the shorter side), usually just paper."""
+    width = max(1, round(0.05 * min(shape)))
+    mask = np.ones(shape, dtype=bool)
+    mask[width:-width, width:-width] = False
+    return mask
+
+
+def border(gray: np.ndarray) -> np.ndarray:
+    """Return the pixels of the image's outer frame."""
+    return gray[border_mask(gray.shape)]
+
+
+def invert_if_light(gray: np.ndarray) -> np.ndarray:
+    """Return the image as bright ink on a dark background, inverting it only if needed.
+
+    The paper's grey level is the median of the border; the ink is whatever lies
+    farthest from it. When the darkest ink is farther below the paper than the
+    brightest is above it, the ink is dark on light paper and the image is inverted.
+    White-on-black input such as MNIST is returned unchanged.
+    """
+    paper = float(np.median(border(gray)))
+    smooth = ndimage.uniform_filter(gray, size=3)  # so single noisy pixels do not decide
+    darker, lighter = paper - float(smooth.min()), float(smooth.max()) - paper
+    if darker > lighter or (darker == lighter and paper > 0.5):
+        return (1.0 - gray).astype(np.float32)
+    return gray.astype(np.float32)
+
+
+def background(ink: np.ndarray) -> np.ndarray:
+    """Estimate the paper's level everywhere as a plane fitted to the border.
+
+    A plane follows an even shadow or light falling off across the page. Border
+    pixels far from the first fit (ink touching the edge) are left out of the second.
+    """
+    height, width = ink.shape
+    rows, cols = np.nonzero(border_mask(ink.shape))
+    design = np.stack([np.ones(rows.size), rows / height, cols / width], axis=1)
+    values = ink[rows, cols].astype(np.float64)
+    keep = np.ones(rows.size, dtype=bool)
+    for _ in range(2):
+        coef, *_ = np.linalg.lstsq(design[keep], values[keep], rcond=None)
+        residual = values - design @ coef
+        keep = np.abs(residual) <= max(3 * _noise(residual), 0.02)
+    row, col = np.ogrid[:height, :width]
+    return (coef[0] + coef[1] * row / height + coef[2] * col / width).astype(np.float32)
+
+
+def _noise(values: np.ndarray) -> float:
+    """Return a robust standard deviation: the median absolute deviation, scaled."""
+    return 1.4826 * float(np.median(np.abs(values - np.median(values))))
+
+
+def remove_background(ink: np.ndarray) -> np.ndarray:
+    """Subtract the paper's level, drop grey levels within its noise, and scale ink to 1.
+
+    Raises:
+        ImageError: nothing stands out from the paper, so there is no digit to read.
+    """
+    residual = ink - background(ink)
+    noise = _noise(border(residual))
+    floor = max(NOISE_SIGMAS * noise, 0.02)
+    cleaned = np.clip(residual - floor, 0, None)
+    strokes = cleaned[cleaned > 0]
+    peak = float(np.percentile(strokes, 99)) if strokes.size else 0.0
+    if peak + floor < max(MIN_CONTRAST, 2 * NOISE_SIGMAS * noise):
+        raise ImageError("no digit found: the image is blank (no ink stands out from the paper)")
+    return np.clip(cleaned / peak, 0, 1).astype(np.float32)
+
+
+def ink_mask(cleaned: np.ndarray) -> np.ndarray:
+    """Return where the ink is: every blob of ink pixels except isolated specks."""
+    labels, count = ndimage.label(cleaned > 0, structure=np.ones((3, 3)))
+    if count == 0:
+        return np.zeros(cleaned.shape, dtype=bool)
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0  # the background is no blob
+    return (sizes >= SPECK_FRACTION * sizes.max())[labels]
+
+
+def crop_to_ink(cleaned: np.ndarray) -> np.ndarray:
+    """Cut the image down to the bounding box of its ink, erasing specks around it.
+
+    Raises:
+        ImageError: the ink is too small to be a digit.
+    """
+    mask = ink_mask(cleaned)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0 or max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < 3:
+        raise ImageError("no digit found: the only ink is a few specks")
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    return np.where(mask, cleaned, 0)[box].astype(np.float32)
+
+
+def fit_in_box(crop: np.ndarray, box: int = BOX) -> np.ndarray:
+    """Resize the ink so its longer side is ``box`` pixels, keeping its aspect ratio.
+
+    Pillow's Lanczos filter averages over every source pixel when it shrinks
+    (anti-aliasing), which gives the soft grey edges MNIST's digits have.
+    """
+    height, width = crop.shape
+    scale = box / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resized = np.asarray(Image.fromarray(crop.astype(np.float32)).resize(
+        size, Image.Resampling.LANCZOS), dtype=np.float32)
+    resized = np.clip(resized, 0, None)
+    return (resized / max(float(resized.max()), 1e-6)).astype(np.float32)
+
+
+def center_by_mass(fitted: np.ndarray, size: int = SIZE) -> np.ndarray:
+    """Place the ink in a ``size`` x ``size`` image with its centre of mass in the middle.
+
+    MNIST shifted each digit by whole pixels so that the centre of mass of its ink
+    lands on row 14, column 14; the ink never leaves the image.
+    """
+    height, width = fitted.shape
+    centre_row, centre_col = ndimage.center_of_mass(fitted)
+    top = int(np.clip(round(CENTRE * size / SIZE - centre_row), 0, size - height))
+    left = int(np.clip(round(CENTRE * size / SIZE - centre_col), 0, size - width))
+    image = np.zeros((size, size), dtype=np.float32)
+    image[top:top + height, left:left + width] = fitted
+    return image
+
+
+def steps(source) -> dict[str, np.ndarray]:
+    """Run every preprocessing step on a path, Pillow image or array; return each result.
+
+    Returns:
+        A dict from step name to image, in order: ``original`` (as read, for display),
+        ``grayscale``, ``inverted``, ``cleaned``, ``cropped``, ``fitted`` (20 x 20 at
+        most) and ``mnist`` (28 x 28 float32 in [0, 1], what the model reads).
+
+    Raises:
+        ImageError: naming the file (or "image array") and why it holds no digit.
+    """
+    name = _name(source)
+    try:
+        image = read_image(source) if isinstance(source, (str, os.PathLike)) else source
+        result = {"original": _display(image)}
+        result["grayscale"] = to_grayscale(image)
+        result["inverted"] = invert_if_light(result["grayscale"])
+        result["cleaned"] = remove_background(result["inverted"])
+        result["cropped"] = crop_to_ink(result["cleaned"])
+        result["fitted"] = fit_in_box(result["cropped"])
+        result["mnist"] = center_by_mass(result["fitted"])
+    except ImageError as error:
+        if str(error).startswith(f"{name}: "):
+            raise
+        raise ImageError(f"{name}: {error}") from None
+    return result
+
+
+def to_mnist(source) -> np.ndarray:
+    """Turn a photo (path, Pillow image or array) into a 28 x 28 MNIST-style digit.
+
+    Returns:
+        float32 array (28, 28) in [0, 1], bright ink on black, like one image of
+        ``digitlib.prepare_images`` without its channel axis.
+
+    Raises:
+        ImageError: naming the file and the reason it holds no readable digit.
+    """
+    return steps(source)["mnist"]
+
+
+def plain_resize(source) -> np.ndarray:
+    """Shrink the whole photo to 28 x 28 grey levels, the naive way (for comparison)."""
+    name = _name(source)
+    try:
+        image = read_image(source) if isinstance(source, (str, os.PathLike)) else source
+        gray = to_grayscale(image)
+    except ImageError as error:
+        if str(error).startswith(f"{name}: "):
+            raise
+        raise ImageError(f"{name}: {error}") from None
+    small = Image.fromarray(gray).resize((SIZE, SIZE), Image.Resampling.LANCZOS)
+    return np.clip(np.asarray(small, dtype=np.float32), 0, 1)
+
+
+def _name(source) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    if isinstance(source, Image.Image):
+        return f"{source.width}x{source.height} {source.mode} image"
+    return f"image array of shape {np.shape(source)}"
+
+
+def _display(image) -> np.ndarray:
+    if isinstance(image, Image.Image):
+        shown = image.convert("RGBA") if "transparency" in image.info else image
+        if shown.mode not in ("L", "RGB", "RGBA"):
+            shown = shown.convert("RGB") if shown.mode not in ("I;16", "I", "F") else shown
+        return np.asarray(shown)
+    return np.asarray(image)
+
+
+def synthetic_photo(digit: np.ndarray, rng: np.random.Generator, scale=(2.0, 6.0),
+                    margin=(0.2, 1.5), noise: float = 0.03) -> np.ndarray:
+    """Turn one MNIST digit into a photo-like RGB image of dark ink on tinted paper.
+
+    The digit is enlarged by a random factor in ``scale``, placed at a random spot in
+    a frame with random margins (``margin`` times the digit's size on each side),
+    coloured like a pen on paper under uneven light, and given Gaussian noise.
+
+    Returns:
+        uint8 array (H, W, 3).
+    """
+    size = round(SIZE * rng.uniform(*scale))
+    ink = np.asarray(Image.fromarray(np.asarray(digit, dtype=np.uint8)).resize(
+        (size, size), Image.Resampling.BICUBIC), dtype=np.float64) / 255.0
+    pad = [round(size * rng.uniform(*margin)) for _ in range(4)]  # top, bottom, left, right
+    alpha = np.pad(ink, ((pad[0], pad[1]), (pad[2], pad[3])))
+    paper = rng.uniform(0.72, 0.97) * (1 - rng.uniform(0, 0.12, size=3))  # tinted
+    pen = rng.uniform(0.0, 0.3) * np.array([1.0, 1.0, 1.0]) + rng.uniform(0, 0.25, size=3)
+    light = _light(alpha.shape, rng)
+    photo = (paper * (1 - alpha[..., None]) + pen * alpha[..., None]) * light[..., None]
+    photo += rng.normal(0, noise, size=photo.shape)
+    return np.clip(np.round(photo * 255), 0, 255).astype(np.uint8)
+
+
+def _light(shape, rng: np.random.Generator) -> np.ndarray:
+    rows, cols = np.indices(shape) / np.array(shape).reshape(2, 1, 1)
+    slope_row, slope_col = rng.uniform(-0.12, 0.12, size=2)
+    return 1.0 + slope_row * (rows - 0.5) + slope_col * (cols - 0.5)
