@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import DigitlibError, LessonError
+from .errors import DigitlibError, LessonError, ParameterError
 
 DEFAULT_RUN_DIR = Path("runs") / "default"
 
@@ -76,15 +76,34 @@ def cmd_predict(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    """Run the lessons once per combination of parameter values and collect sweep.csv."""
-    from .sweep import sweep
+    """Run the lessons once per combination of parameter values and collect sweep.csv.
 
-    grid = {name: value for name, value in (args.parameter or [])}
+    A parameter given one value is the same in every run; one given comma-separated
+    values is swept, and names the run folders.
+    """
+    from .sweep import parse_values, sweep
+
+    grid, fixed = {}, {}
+    for name, text in args.parameter or []:
+        if name in grid or name in fixed:
+            raise ParameterError(f"parameter {name!r} is given twice; list its values once, "
+                                 "separated by commas")
+        values = parse_values(name, text)
+        if len(values) == 1:
+            fixed[name] = values[0]
+        else:
+            grid[name] = values
     table = sweep(args.sweep_dir, grid, jobs=args.jobs, first=args.first, last=args.last,
-                  progress=not args.quiet)
-    failed = table["error"].notna().sum() if "error" in table else 0
-    print(f"{len(table)} runs ({failed} failed); table in {Path(args.sweep_dir) / 'sweep.csv'}")
-    return 1 if failed else 0
+                  progress=not args.quiet, fixed=fixed)
+    failed = table[table["error"].notna()]
+    for _, row in failed.iterrows():
+        print(f"digitlib: run {row['run_dir']} failed: {row['error']}", file=sys.stderr)
+    shown = [c for c in [*grid, "test_accuracy", "train_seconds"] if c in table]
+    if shown:
+        print(table[shown].to_string(index=False))
+    print(f"{len(table)} runs ({len(failed)} failed); table in "
+          f"{Path(args.sweep_dir) / 'sweep.csv'}")
+    return 1 if len(failed) else 0
 
 
 def cmd_refresh(args) -> int:
@@ -126,9 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.set_defaults(func=cmd_predict)
 
     sweep = sub.add_parser("sweep", help="run the lessons over a grid of parameter values")
-    sweep.add_argument("--sweep-dir", default="runs/sweep", help="folder of the sweep's runs")
+    sweep.add_argument("--sweep-dir", default="runs/sweep",
+                       help="folder of the sweep's runs and sweep.csv (default runs/sweep)")
     sweep.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUES"),
-                       help="a parameter and its comma-separated values")
+                       help="a parameter and its comma-separated values, typed like "
+                            "papermill's -p; one value: the same in every run")
     sweep.add_argument("--jobs", type=int, default=1, help="runs at once (default 1)")
     sweep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     lesson_range(sweep)
@@ -148,6 +169,9 @@ def main(argv=None) -> int:
         return args.func(args)
     except DigitlibError as error:
         print(f"digitlib: {error}", file=sys.stderr)
+        if isinstance(error, LessonError) and error.notebook:
+            print(f"digitlib: the executed notebook shows the error: {error.notebook}",
+                  file=sys.stderr)
         return 1 if isinstance(error, LessonError) else 2
     except KeyboardInterrupt:
         print("digitlib: interrupted", file=sys.stderr)

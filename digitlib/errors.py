@@ -22,4 +22,8 @@ class ImageError(DigitlibError):
 
 
 class LessonError(DigitlibError):
-    """A lesson failed while it was executed in batch."""
+    """A lesson failed while it was executed in batch; ``notebook`` shows where."""
+
+    def __init__(self, message: str, notebook=None):
+        super().__init__(message)
+        self.notebook = notebook

@@ -89,7 +89,7 @@ def execute(path: Path, output: Path, parameters: dict) -> None:
         )
     except papermill.PapermillExecutionError as error:
         raise LessonError(f"lesson {path.stem} failed: {error.ename}: "
-                          f"{_first_line(error.evalue)}") from None
+                          f"{_first_line(error.evalue)}", notebook=output) from None
     finally:
         if output.exists():
             clean_file(output)

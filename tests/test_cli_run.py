@@ -1,0 +1,107 @@
+"""`digitlib run`: the papermill chain 01->05 on a small subset, and its error paths."""
+
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from digitlib.cli import main
+from digitlib.lessons import parse_value
+
+SMALL = ["-p", "train_size", "600", "-p", "epochs", "1", "-p", "show_adadelta_demo", "False"]
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """Run lessons 01-05 once on 600 training images into a folder with a space in its name."""
+    run_dir = tmp_path_factory.mktemp("runs") / "small run"
+    code = main(["run", "--run-dir", str(run_dir), "--quiet", *SMALL, "-p", "seed", "3"])
+    return code, run_dir
+
+
+def test_chain_succeeds_and_writes_metrics(small_run):
+    code, run_dir = small_run
+    assert code == 0
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for key in ("test_accuracy", "test_loss", "train_seconds", "epochs", "model", "data_source"):
+        assert key in metrics
+    assert metrics["epochs"] == 1 and metrics["model"] == "default" and metrics["seed"] == 3
+    assert metrics["train_examples"] == 540  # 600 minus the 10% validation split
+    assert 0.3 < metrics["test_accuracy"] <= 1.0  # far above chance even after one epoch
+
+
+def test_chain_leaves_executed_lessons_and_artifacts(small_run):
+    _, run_dir = small_run
+    for name in ("01_load_data", "02_preprocess", "03_build_model", "04_train", "05_evaluate"):
+        nb = nbformat.read(run_dir / f"{name}.ipynb", as_version=4)
+        assert "papermill" not in nb.metadata
+        outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+        assert not [o for o in outputs if o.output_type == "error"]
+    for artifact in ("mnist.keras", "mnist.h5", "history.json", "prepared.npz"):
+        assert (run_dir / artifact).is_file()
+    assert not list(run_dir.glob(".*")), "a temporary file was left behind"
+
+
+def test_chain_injects_typed_parameters(small_run):
+    _, run_dir = small_run
+    nb = nbformat.read(run_dir / "04_train.ipynb", as_version=4)
+    injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert "epochs = 1\n" in injected.source and "show_adadelta_demo = False" in injected.source
+
+
+def test_summary_printed(tmp_path, capsys, small_run):
+    code, _ = small_run
+    from digitlib.cli import _summarise
+
+    _, run_dir = small_run
+    _summarise(run_dir, "shown", 1.0)
+    out = capsys.readouterr().out
+    assert "test accuracy" in out and "shown/mnist.keras" in out
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["-p", "epochs", "0"], "epochs must be a whole number >= 1"),
+    (["-p", "batch_size", "-5"], "batch_size"),
+    (["-p", "model", "resnet"], "model 'resnet' is unknown; known models: seed"),
+    (["-p", "train_size", "70000"], "train_size is 70000"),
+    (["-p", "learning_rate", "fast"], "learning_rate must be a positive number"),
+    (["-p", "optimizer", "adagrad"], "optimizer 'adagrad' is unknown"),
+    (["-p", "colour", "red"], "parameter 'colour' is not used by these lessons"),
+])
+def test_bad_parameter_fails_before_any_lesson(tmp_path, capsys, args, fragment):
+    run_dir = tmp_path / "run"
+    assert main(["run", "--run-dir", str(run_dir), "--quiet", *args]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and err.startswith("digitlib: ") and err.count("\n") == 1
+    assert not run_dir.exists(), "work started before the parameters were checked"
+
+
+def test_failing_lesson_names_lesson_and_notebook(tmp_path, capsys):
+    run_dir = tmp_path / "empty"
+    code = main(["run", "--run-dir", str(run_dir), "--quiet", "--first", "05"])
+    err = capsys.readouterr().err
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 2
+    assert "lesson 05_evaluate failed: MissingArtifactError" in lines[0]
+    assert "run 04_train first" in lines[0]
+    assert str(run_dir / "05_evaluate.ipynb") in lines[1]
+
+
+def test_cli_as_module_prints_no_traceback(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "digitlib", "run", "--run-dir", str(tmp_path / "r"),
+         "-p", "epochs", "-1"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip() == "digitlib: epochs must be a whole number >= 1 or None, got -1"
+
+
+@pytest.mark.parametrize("text, value", [
+    ("3", 3), ("0.5", 0.5), ("1e-3", 0.001), ("True", True), ("False", False),
+    ("None", None), ("adam", "adam"), ("../runs/x", "../runs/x"),
+])
+def test_values_typed_like_papermill(text, value):
+    assert parse_value(text) == value and type(parse_value(text)) is type(value)

@@ -1,0 +1,278 @@
+"""Unit tests of digitlib on tiny arrays: preprocessing, models, training, evaluation, files."""
+
+import os
+
+import matplotlib
+import numpy as np
+import pytest
+
+import digitlib as dl
+from digitlib.runs import RunDir
+from tests.conftest import tiny_arrays
+
+matplotlib.use("Agg")
+
+
+# --- preprocessing --------------------------------------------------------------------------
+
+def test_prepare_images_shape_dtype_and_scale():
+    x = np.array([[[0, 255] * 14] * 28, [[51] * 28] * 28], dtype=np.uint8)
+    out = dl.prepare_images(x)
+    assert out.shape == (2, 28, 28, 1) and out.dtype == np.float32
+    assert out.min() == 0.0 and out.max() == 1.0
+    assert out[1, 0, 0, 0] == pytest.approx(0.2)
+
+
+def test_prepare_images_single_image_and_bad_shape():
+    assert dl.prepare_images(np.zeros((28, 28), np.uint8)).shape == (1, 28, 28, 1)
+    with pytest.raises(dl.ParameterError, match="28x28"):
+        dl.prepare_images(np.zeros((3, 32, 32), np.uint8))
+
+
+def test_one_hot():
+    encoded = dl.one_hot(np.array([0, 3, 9]))
+    assert encoded.shape == (3, 10) and encoded.dtype == np.float32
+    assert encoded.argmax(axis=1).tolist() == [0, 3, 9] and encoded.sum() == 3
+
+
+def test_take_subset_is_stratified_and_seeded():
+    y = np.repeat(np.arange(10), 50)
+    x = np.arange(500)
+    xs, ys = dl.take_subset(x, y, 100, seed=1)
+    assert np.bincount(ys).tolist() == [10] * 10
+    np.testing.assert_array_equal(xs, dl.take_subset(x, y, 100, seed=1)[0])
+    assert not np.array_equal(xs, dl.take_subset(x, y, 100, seed=2)[0])
+    assert dl.take_subset(x, y, None)[0] is x
+
+
+@pytest.mark.parametrize("size, fragment", [(501, "only 500"), (0, ">= 10"), (2.5, ">= 10")])
+def test_take_subset_rejects_bad_size(size, fragment):
+    y = np.repeat(np.arange(10), 50)
+    with pytest.raises(dl.ParameterError, match=fragment):
+        dl.take_subset(np.arange(500), y, size)
+
+
+def test_split_validation_is_stratified():
+    y = np.repeat(np.arange(10), 100)
+    x_train, y_train, x_val, y_val = dl.split_validation(np.arange(1000), y, 0.1, seed=0)
+    assert len(x_val) == 100 and np.bincount(y_val).tolist() == [10] * 10
+    assert not set(x_train) & set(x_val)
+    with pytest.raises(dl.ParameterError, match="validation_fraction"):
+        dl.split_validation(np.arange(1000), y, 1.5)
+
+
+# --- parameters -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("params, fragment", [
+    ({"epochs": 0}, "epochs"), ({"epochs": 2.0}, "epochs"), ({"batch_size": True}, "batch_size"),
+    ({"seed": -1}, "seed"), ({"train_size": 60001}, "train_size"), ({"model": "x"}, "model"),
+    ({"learning_rate": 0}, "learning_rate"), ({"run_dir": ""}, "run_dir"),
+    ({"optimizer": "lbfgs"}, "optimizer"), ({"validation_fraction": 1}, "validation_fraction"),
+])
+def test_check_parameters_names_the_bad_one(params, fragment):
+    with pytest.raises(dl.ParameterError) as info:
+        dl.check_parameters(**params)
+    assert str(info.value).startswith(fragment)
+
+
+def test_check_parameters_accepts_defaults():
+    dl.check_parameters(run_dir="../runs/default", data="auto", model="default", epochs=None,
+                        batch_size=None, optimizer=None, learning_rate=None, seed=0,
+                        train_size=None, validation_fraction=0.1)
+
+
+# --- models and recipes ---------------------------------------------------------------------
+
+def test_seed_model_is_the_original_cnn():
+    model = dl.build_model("seed")
+    kinds = [layer.__class__.__name__ for layer in model.layers]
+    assert kinds == ["Conv2D", "Conv2D", "MaxPooling2D", "Dropout", "Flatten", "Dense",
+                     "Dropout", "Dense"]
+    assert model.count_params() == 2_380_938
+    recipe = dl.recipe("seed")
+    assert (recipe.optimizer, recipe.learning_rate, recipe.batch_size) == ("adadelta", 0.001, 128)
+
+
+@pytest.mark.parametrize("name", ["seed", "kerasio", "default", "best"])
+def test_every_model_maps_digits_to_ten_probabilities(name):
+    model = dl.build_model(name)
+    probs = np.asarray(model(np.zeros((2, 28, 28, 1), np.float32), training=False))
+    assert probs.shape == (2, 10)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    assert model.name == name
+
+
+def test_unknown_model_lists_known_ones():
+    with pytest.raises(dl.DigitlibError, match="known models: seed, kerasio, default, best"):
+        dl.build_model("lenet")
+
+
+def test_recipe_overrides_and_optimizer_default_rate():
+    assert dl.recipe("default", epochs=7).epochs == 7
+    assert dl.recipe("default", epochs=None) == dl.recipe("default")
+    assert dl.recipe("seed", learning_rate=1.0).learning_rate == 1.0
+    switched = dl.recipe("seed", optimizer="adam")
+    assert switched.optimizer == "adam" and switched.learning_rate == 0.001
+    with pytest.raises(dl.ParameterError, match="optimizer 'nope'"):
+        dl.recipe("seed", optimizer="nope")
+
+
+def test_make_optimizer_warmup_cosine_schedule():
+    recipe = dl.recipe("default", epochs=2, learning_rate=0.01)
+    optimizer = dl.make_optimizer(recipe, steps_per_epoch=50)
+    schedule = optimizer.learning_rate if callable(optimizer.learning_rate) else None
+    rate = optimizer._learning_rate
+    values = [float(rate(step)) for step in (0, 10, 50, 99)]
+    assert values[0] == pytest.approx(0.0, abs=1e-6)
+    assert values[1] == pytest.approx(0.01, rel=1e-3)  # peak after 10% warm-up
+    assert values[1] > values[2] > values[3] >= 0
+    del schedule
+
+
+def test_adadelta_default_learning_rate_is_keras_default():
+    optimizer = dl.make_optimizer(dl.recipe("seed"), steps_per_epoch=10)
+    assert type(optimizer).__name__ == "Adadelta"
+    assert float(optimizer.learning_rate) == pytest.approx(0.001)
+
+
+# --- training, seeding, saving --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_training():
+    data = dl.load_mnist("sample")
+    x = dl.prepare_images(data.x_train[:1000])
+    return x, data.y_train[:1000], dl.prepare_images(data.x_test[:300]), data.y_test[:300]
+
+
+def train_once(tiny_training, seed):
+    x, y, x_test, y_test = tiny_training
+    dl.set_seed(seed)
+    model = dl.build_model("default")
+    result = dl.train(model, dl.recipe("default", epochs=2, batch_size=64), x, y, seed=seed)
+    return model, result, dl.accuracy(model, x_test, y_test)
+
+
+def test_training_learns_and_same_seed_gives_same_numbers(tiny_training):
+    model_a, result_a, acc_a = train_once(tiny_training, seed=5)
+    _, result_b, acc_b = train_once(tiny_training, seed=5)
+    assert acc_a > 0.6  # from 10% (chance) after two short epochs on 1,000 real digits
+    assert acc_a == acc_b
+    assert result_a["history"]["loss"] == result_b["history"]["loss"]
+    assert result_a["train_seconds"] > 0 and len(result_a["epoch_seconds"]) == 2
+
+
+def test_different_seed_gives_different_numbers(tiny_training):
+    _, result_a, _ = train_once(tiny_training, seed=1)
+    _, result_b, _ = train_once(tiny_training, seed=2)
+    assert result_a["history"]["loss"] != result_b["history"]["loss"]
+
+
+def test_keras_and_h5_files_give_the_same_predictions(tiny_training, tmp_path):
+    model, _, _ = train_once(tiny_training, seed=0)
+    run = RunDir(tmp_path)
+    x = tiny_training[2][:50]
+    expected = model.predict(x, verbose=0)
+    for name in ("mnist.keras", "mnist.h5"):
+        run.save_model(model, name)
+        np.testing.assert_allclose(run.load_model(name).predict(x, verbose=0), expected,
+                                   atol=1e-6)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist.h5", "mnist.keras"]
+
+
+def test_load_model_rejects_a_damaged_file(tmp_path):
+    bad = tmp_path / "mnist.keras"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(dl.DataError, match="mnist.keras: not a loadable Keras model"):
+        dl.load_model(bad)
+
+
+# --- run folder -----------------------------------------------------------------------------
+
+def test_missing_artifact_names_the_lesson(tmp_path):
+    run = RunDir(tmp_path / "runs" / "default")
+    with pytest.raises(dl.MissingArtifactError) as info:
+        run.load_model("mnist.keras")
+    assert str(info.value) == (
+        f"no trained model in {tmp_path / 'runs' / 'default'}: run 04_train first")
+    with pytest.raises(dl.MissingArtifactError, match="run 02_preprocess first"):
+        run.load_arrays("prepared.npz")
+
+
+def test_atomic_write_leaves_old_file_on_crash(tmp_path):
+    run = RunDir(tmp_path)
+    run.save_json("history.json", {"epochs": 1})
+    with pytest.raises(RuntimeError):
+        with run.atomic("history.json") as tmp:
+            tmp.write_text('{"epo')
+            raise RuntimeError("crash while writing")
+    assert run.load_json("history.json") == {"epochs": 1}
+    assert os.listdir(tmp_path) == ["history.json"]
+
+
+def test_atomic_model_save_survives_failing_save(tmp_path):
+    class Exploding:
+        def save(self, path):
+            open(path, "wb").write(b"half a model")
+            raise OSError("disk full")
+
+    run = RunDir(tmp_path)
+    with pytest.raises(OSError):
+        run.save_model(Exploding(), "mnist.keras")
+    assert not list(tmp_path.iterdir())
+
+
+def test_arrays_and_json_round_trip(tmp_path):
+    run = RunDir(tmp_path)
+    arrays = tiny_arrays()
+    run.save_arrays("mnist_raw.npz", **arrays)
+    loaded = run.load_arrays("mnist_raw.npz")
+    for key, value in arrays.items():
+        np.testing.assert_array_equal(loaded[key], value)
+    run.save_json("metrics.json", {"acc": np.float32(0.5), "n": np.int64(3)})
+    assert run.load_json("metrics.json") == {"acc": 0.5, "n": 3}
+
+
+# --- evaluation -----------------------------------------------------------------------------
+
+def test_confusion_matrix_report_and_pairs():
+    y_true = np.array([0, 0, 1, 1, 4, 4, 4, 9])
+    y_pred = np.array([0, 0, 1, 7, 9, 9, 4, 9])
+    cm = dl.confusion_matrix(y_true, y_pred)
+    assert cm.shape == (10, 10) and cm.trace() == 5 and cm[4, 9] == 2
+    report = dl.per_class_report(y_true, y_pred)
+    assert report.loc[4, "recall"] == pytest.approx(1 / 3)
+    assert report.loc[9, "precision"] == pytest.approx(1 / 3)
+    assert report.loc[4, "support"] == 3
+    pairs = dl.most_confused_pairs(cm, k=5)
+    assert pairs.iloc[0].tolist() == [4, 9, 2] and len(pairs) == 2
+
+
+def test_misclassified_most_confident_first():
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.05, 0.95]])
+    probs = np.pad(probs, ((0, 0), (0, 8)))
+    assert dl.misclassified(np.array([0, 0, 0, 1]), probs).tolist() == [1, 2]
+    assert dl.misclassified(np.array([0, 0, 0, 1]), probs, k=1).tolist() == [1]
+
+
+# --- plots ----------------------------------------------------------------------------------
+
+def test_plots_return_figures():
+    from matplotlib.figure import Figure
+
+    arrays = tiny_arrays()
+    x, y = arrays["x_train"], arrays["y_train"]
+    probs = np.full((len(x), 10), 0.1)
+    history = {"loss": [1.0, 0.5], "val_loss": [0.9, 0.6], "accuracy": [0.7, 0.9],
+               "val_accuracy": [0.75, 0.88]}
+    figures = [
+        dl.plots.sample_grid(x, y, n=12),
+        dl.plots.class_balance(y, arrays["y_test"]),
+        dl.plots.pixel_histogram(x),
+        dl.plots.mean_digits(x, y),
+        dl.plots.learning_curves(history),
+        dl.plots.confusion_matrix(dl.confusion_matrix(y, y)),
+        dl.plots.misclassified_gallery(x, y, probs, [0, 1, 2]),
+        dl.plots.probability_bars(probs[:3], x[:3], titles=["a", "b", "c"]),
+    ]
+    assert all(isinstance(f, Figure) for f in figures)
+    assert sum(bool(ax.images) for ax in figures[0].axes) == 12

@@ -1,0 +1,355 @@
+"""`digitlib sweep`: expanding grids, checking them up front, running, resuming, the CLI."""
+
+import json
+import threading
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+import digitlib.lessons  # noqa: E402
+from digitlib import ParameterError, plots  # noqa: E402
+from digitlib.cli import main  # noqa: E402
+from digitlib.errors import LessonError  # noqa: E402
+from digitlib.sweep import (  # noqa: E402
+    combinations,
+    load_histories,
+    load_table,
+    plan,
+    run_name,
+    sweep,
+)
+
+TINY = {"train_size": 200, "epochs": 1, "show_adadelta_demo": False}
+#: Three runs of lessons 01-05: two that train, and one whose data folder does not exist,
+#: which passes the up-front checks (any text names a data source) and fails in lesson 01.
+REAL_RUNS = [
+    {"optimizer": "adam", "learning_rate": 0.001},
+    {"optimizer": "sgd", "learning_rate": 0.01},
+    {"data": "/no/such/mnist"},
+]
+
+
+# Expanding the grid ---------------------------------------------------------------------
+
+def test_grid_is_the_product_in_a_stable_order():
+    runs = combinations({"optimizer": ["adadelta", "adam"], "learning_rate": [0.001, 1.0]})
+    assert runs == [
+        {"optimizer": "adadelta", "learning_rate": 0.001},
+        {"optimizer": "adadelta", "learning_rate": 1.0},
+        {"optimizer": "adam", "learning_rate": 0.001},
+        {"optimizer": "adam", "learning_rate": 1.0},
+    ]
+
+
+def test_comma_strings_are_typed_like_papermill():
+    runs = combinations({"epochs": "1,3", "learning_rate": "0.5", "optimizer": "adam,sgd",
+                         "show_adadelta_demo": "False", "train_size": "None"})
+    assert len(runs) == 4
+    first = runs[0]
+    assert first == {"epochs": 1, "learning_rate": 0.5, "optimizer": "adam",
+                     "show_adadelta_demo": False, "train_size": None}
+    assert type(first["epochs"]) is int and type(first["learning_rate"]) is float
+    assert [r["epochs"] for r in runs] == [1, 1, 3, 3]
+
+
+def test_single_values_and_lists_kept_as_given():
+    assert combinations({"epochs": 2, "optimizer": ["adam"]}) == [{"epochs": 2,
+                                                                  "optimizer": "adam"}]
+    assert combinations({"data": ["1,2"]}) == [{"data": "1,2"}]  # a list is not split
+    assert combinations({}) == [{}]
+
+
+def test_explicit_combinations_are_kept_in_order():
+    runs = [{"optimizer": "adadelta", "learning_rate": 0.001},
+            {"optimizer": "adadelta", "learning_rate": 1.0},
+            {"optimizer": "adam"}]
+    assert combinations(runs) == runs
+    assert combinations(iter(runs)) == runs
+
+
+@pytest.mark.parametrize("grid, message", [
+    ({"epochs": "1,,3"}, "empty value"),
+    ({"epochs": []}, "no values"),
+    ([], "no runs"),
+])
+def test_empty_values_rejected(grid, message):
+    with pytest.raises(ParameterError, match=message):
+        combinations(grid)
+
+
+def test_run_names_read_as_parameters_and_are_safe():
+    assert run_name({"optimizer": "adadelta", "learning_rate": 0.001}) == \
+        "optimizer=adadelta,learning_rate=0.001"
+    assert run_name({"data": "../my data/mnist"}) == "data=.._my_data_mnist"
+    assert run_name({}) == "run"
+    long = run_name({"data": "x" * 500})
+    assert len(long) <= 120 and long != run_name({"data": "x" * 499})
+
+
+# Checking before anything runs ----------------------------------------------------------
+
+@pytest.fixture
+def no_execute(monkeypatch):
+    """Fail the test if any lesson is executed."""
+    def execute(*args, **kwargs):
+        raise AssertionError("a lesson ran")
+    monkeypatch.setattr(digitlib.lessons, "execute", execute)
+
+
+@pytest.mark.parametrize("grid, fixed, message", [
+    ({"optimizer": "adam,adadelta", "epochs": "1,zero"}, None, "epochs must be a whole"),
+    ({"optimiser": "adam,sgd"}, None, "'optimiser' is not used"),
+    ({"optimizer": "adam,nesterov"}, None, "optimizer 'nesterov' is unknown"),
+    ({"learning_rate": "0.1,-1"}, None, "learning_rate must be a positive"),
+    ({"epochs": "1,2"}, {"epochs": 3}, "'epochs' is both swept and fixed"),
+    ({"epochs": "1,2"}, {"run_dir": "x"}, "run_dir"),
+    ([{"epochs": 1}, {"epochs": 1}], None, "share the folder"),
+    ({"epochs": "1,2"}, {"train_size": 70000}, "only 60000"),
+])
+def test_bad_parameter_rejected_before_any_run(tmp_path, no_execute, grid, fixed, message):
+    sweep_dir = tmp_path / "sweep"
+    with pytest.raises(ParameterError, match=message) as caught:
+        sweep(sweep_dir, grid, fixed=fixed, progress=False)
+    assert "\n" not in str(caught.value)
+    assert not sweep_dir.exists()
+
+
+def test_plan_names_every_run(tmp_path):
+    runs = plan(tmp_path, {"optimizer": "adadelta,adam"}, fixed={"epochs": 2})
+    assert [r["name"] for r in runs] == ["optimizer=adadelta", "optimizer=adam"]
+    assert runs[1]["given"] == {"optimizer": "adam", "epochs": 2}
+
+
+def test_jobs_must_be_positive(tmp_path, no_execute):
+    with pytest.raises(ParameterError, match="jobs"):
+        sweep(tmp_path, {"epochs": "1,2"}, jobs=0)
+
+
+# Running, with the lessons replaced by a fast stand-in ------------------------------------
+
+class FakeLessons:
+    """Stand in for lessons.execute: score = learning rate; a rate of 13 fails lesson 04."""
+
+    def __init__(self, barrier=None):
+        self.calls = []
+        self.given = {}
+        self.barrier = barrier
+        self.lock = threading.Lock()
+
+    def __call__(self, path, output, parameters):
+        run_dir = Path(parameters["run_dir"])
+        with self.lock:
+            self.calls.append((run_dir.name, path.stem[:2]))
+            self.given.setdefault(run_dir, {}).update(parameters)
+        if self.barrier is not None and path.stem.startswith("01"):
+            self.barrier.wait()  # only passes when two runs are in lesson 01 at once
+        given = self.given[run_dir]
+        if path.stem.startswith("04"):
+            if given.get("learning_rate") == 13:
+                raise LessonError("lesson 04_train failed: ValueError: unlucky rate")
+            (run_dir / "history.json").write_text(json.dumps(
+                {"history": {"val_accuracy": [0.5, given.get("learning_rate", 0.0)]}}))
+        if path.stem.startswith("05"):
+            (run_dir / "metrics.json").write_text(json.dumps(
+                {"test_accuracy": given.get("learning_rate", 0.0), "test_loss": 1.5,
+                 "train_seconds": 2.0, "epochs": given.get("epochs")}))
+        output.write_text("{}")
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    lessons = FakeLessons()
+    monkeypatch.setattr(digitlib.lessons, "execute", lessons)
+    return lessons
+
+
+def test_table_has_one_row_per_run_in_grid_order(tmp_path, fake):
+    table = sweep(tmp_path, {"optimizer": "adam,sgd", "learning_rate": "0.25,0.5"},
+                  fixed={"epochs": 2}, progress=False)
+    assert list(table.columns) == ["optimizer", "learning_rate", "epochs", "test_accuracy",
+                                   "test_loss", "train_seconds", "run_dir", "error"]
+    assert list(table["run_dir"]) == ["optimizer=adam,learning_rate=0.25",
+                                      "optimizer=adam,learning_rate=0.5",
+                                      "optimizer=sgd,learning_rate=0.25",
+                                      "optimizer=sgd,learning_rate=0.5"]
+    assert list(table["test_accuracy"]) == [0.25, 0.5, 0.25, 0.5]
+    assert table["error"].isna().all() and (table["epochs"] == 2).all()
+    assert len(fake.calls) == 4 * 5
+    on_disk = load_table(tmp_path)
+    assert on_disk[["run_dir", "test_accuracy"]].equals(table[["run_dir", "test_accuracy"]])
+    assert not list(tmp_path.glob(".*")), "a temporary file was left behind"
+
+
+def test_lessons_get_only_their_own_parameters(tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setattr(digitlib.lessons, "execute",
+                        lambda path, output, parameters: seen.append((path.stem, parameters)))
+    sweep(tmp_path, {"optimizer": "adam"}, fixed={"train_size": 300}, progress=False)
+    by_lesson = dict(seen)
+    assert set(by_lesson["02_preprocess"]) == {"run_dir", "train_size"}
+    assert by_lesson["04_train"]["optimizer"] == "adam" and "train_size" not in by_lesson["04_train"]
+    assert by_lesson["05_evaluate"] == {"run_dir": str(tmp_path.resolve() / "optimizer=adam")}
+
+
+def test_failed_run_is_a_row_not_the_end(tmp_path, fake):
+    table = sweep(tmp_path, [{"learning_rate": 0.5}, {"learning_rate": 13},
+                             {"learning_rate": 0.75}], progress=False)
+    assert list(table["test_accuracy"].isna()) == [False, True, False]
+    assert table["error"][1] == "lesson 04_train failed: ValueError: unlucky rate"
+    assert table["error"][[0, 2]].isna().all()
+    assert ("learning_rate=0.75", "05") in fake.calls
+
+
+def test_unexpected_crash_is_recorded_in_one_line(tmp_path, monkeypatch):
+    def crash(path, output, parameters):
+        raise RuntimeError("Kernel died\nwith a long story")
+    monkeypatch.setattr(digitlib.lessons, "execute", crash)
+    table = sweep(tmp_path, {"epochs": "1,2"}, progress=False)
+    assert list(table["error"]) == ["RuntimeError: Kernel died"] * 2
+
+
+def test_runs_execute_in_parallel(tmp_path, monkeypatch):
+    lessons = FakeLessons(barrier=threading.Barrier(2, timeout=20))
+    monkeypatch.setattr(digitlib.lessons, "execute", lessons)
+    table = sweep(tmp_path, {"learning_rate": "0.25,0.5"}, jobs=2, progress=False)
+    assert table["error"].isna().all(), table["error"].tolist()
+
+
+def test_resume_skips_finished_runs_and_retries_failed_ones(tmp_path, fake):
+    grid = [{"learning_rate": 0.5}, {"learning_rate": 13}]
+    sweep(tmp_path, grid, fixed={"epochs": 1}, progress=False)
+    done = tmp_path / "learning_rate=0.5"
+    stamp = (done / "metrics.json").stat().st_mtime_ns
+    fake.calls.clear()
+    table = sweep(tmp_path, grid, fixed={"epochs": 1}, progress=False)
+    assert {name for name, _ in fake.calls} == {"learning_rate=13"}
+    assert (done / "metrics.json").stat().st_mtime_ns == stamp
+    assert table["test_accuracy"][0] == 0.5  # read back from the finished run
+
+
+def test_changed_parameters_rerun_the_folder(tmp_path, fake):
+    sweep(tmp_path, {"learning_rate": "0.5"}, fixed={"epochs": 1}, progress=False)
+    fake.calls.clear()
+    table = sweep(tmp_path, {"learning_rate": "0.5"}, fixed={"epochs": 2}, progress=False)
+    assert len(fake.calls) == 5 and table["epochs"][0] == 2
+
+
+def test_interrupted_run_is_not_taken_as_finished(tmp_path, fake):
+    sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
+    (tmp_path / "learning_rate=0.5" / "params.json").unlink()  # as if stopped in lesson 05
+    fake.calls.clear()
+    sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
+    assert len(fake.calls) == 5
+
+
+def test_histories_in_table_order(tmp_path, fake):
+    table = sweep(tmp_path, {"learning_rate": "0.75,13,0.25"}, progress=False)
+    histories = load_histories(tmp_path)
+    assert list(histories) == ["learning_rate=0.75", "learning_rate=0.25"]
+    assert histories["learning_rate=0.25"]["val_accuracy"] == [0.5, 0.25]
+    fig = plots.sweep_curves(histories)
+    assert len(fig.axes) == 2
+    fig = plots.sweep_accuracy(table["run_dir"], table["test_accuracy"], lines={"old": 0.85})
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert labels == ["75.0%", "failed", "25.0%"]
+
+
+def test_load_table_names_the_missing_sweep(tmp_path):
+    with pytest.raises(digitlib.MissingArtifactError, match="run the sweep first"):
+        load_table(tmp_path)
+
+
+# The command line ------------------------------------------------------------------------
+
+def test_cli_exit_0_when_every_run_passes(tmp_path, fake, capsys):
+    code = main(["sweep", "--sweep-dir", str(tmp_path), "-q", "--jobs", "2",
+                 "-p", "optimizer", "adam,sgd", "-p", "learning_rate", "0.5", "-p", "epochs", "3"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "2 runs (0 failed)" in out
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["optimizer=adam",
+                                                                       "optimizer=sgd"]
+    assert (load_table(tmp_path)["epochs"] == 3).all()  # one value: fixed, not in the names
+
+
+def test_cli_exit_1_when_a_run_fails(tmp_path, fake, capsys):
+    code = main(["sweep", "--sweep-dir", str(tmp_path), "-q", "-p", "learning_rate", "0.5,13"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "2 runs (1 failed)" in captured.out
+    assert captured.err == ("digitlib: run learning_rate=13 failed: lesson 04_train failed: "
+                            "ValueError: unlucky rate\n")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-p", "optimiser", "adam,sgd"], "parameter 'optimiser' is not used by these lessons"),
+    (["-p", "epochs", "1,x"], "epochs must be a whole number"),
+    (["-p", "epochs", "1,"], "empty value"),
+    (["-p", "epochs", "1", "-p", "epochs", "2"], "given twice"),
+    (["-p", "run_dir", "a,b"], "run_dir"),
+    (["--jobs", "0", "-p", "epochs", "1,2"], "jobs must be"),
+    (["--first", "08", "--last", "09"], "no lessons numbered 08 to 09"),
+])
+def test_cli_bad_input_exit_2_one_line(tmp_path, no_execute, capsys, args, message):
+    code = main(["sweep", "--sweep-dir", str(tmp_path / "s"), "-q", *args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("digitlib: ") and err.count("\n") == 1 and message in err
+    assert "Traceback" not in err and not (tmp_path / "s").exists()
+
+
+# The real lessons, on a tiny subset ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def real_sweep(tmp_path_factory):
+    """Run lessons 01-05 for two tiny configurations and one that fails, two at a time."""
+    sweep_dir = tmp_path_factory.mktemp("sweeps") / "real sweep"
+    table = sweep(sweep_dir, REAL_RUNS, jobs=2, fixed=TINY, progress=False)
+    return sweep_dir, table
+
+
+def test_real_sweep_writes_one_row_per_run(real_sweep):
+    sweep_dir, table = real_sweep
+    assert list(table["run_dir"]) == ["optimizer=adam,learning_rate=0.001",
+                                      "optimizer=sgd,learning_rate=0.01", "data=_no_such_mnist"]
+    on_disk = load_table(sweep_dir)
+    assert list(on_disk["run_dir"]) == list(table["run_dir"])
+    assert (on_disk["train_size"] == 200).all() and (on_disk["epochs"] == 1).all()
+    for i in (0, 1):
+        assert on_disk["error"].isna()[i]
+        assert 0.1 < on_disk["test_accuracy"][i] <= 1.0 and on_disk["train_seconds"][i] > 0
+        metrics = json.loads((sweep_dir / table["run_dir"][i] / "metrics.json").read_text())
+        assert metrics["test_accuracy"] == pytest.approx(on_disk["test_accuracy"][i])
+        assert metrics["recipe"]["optimizer"] == table["optimizer"][i]
+        assert metrics["recipe"]["learning_rate"] == table["learning_rate"][i]
+        assert metrics["train_examples"] == 180
+
+
+def test_real_failure_recorded_with_the_lessons_error(real_sweep):
+    sweep_dir, table = real_sweep
+    error = table["error"][2]
+    assert error.startswith("lesson 01_load_data failed: ") and "/no/such/mnist" in error
+    assert "\n" not in error
+    assert not (sweep_dir / "data=_no_such_mnist" / "params.json").exists()
+
+
+def test_real_histories_for_the_curves(real_sweep):
+    sweep_dir, table = real_sweep
+    histories = load_histories(sweep_dir)
+    assert list(histories) == list(table["run_dir"][:2])
+    assert all(len(h["val_accuracy"]) == 1 for h in histories.values())
+
+
+def test_real_resume_runs_only_the_failed_run(real_sweep, monkeypatch):
+    sweep_dir, table = real_sweep
+    finished = sweep_dir / table["run_dir"][0] / "05_evaluate.ipynb"
+    stamp = finished.stat().st_mtime_ns
+    lessons = FakeLessons()
+    monkeypatch.setattr(digitlib.lessons, "execute", lessons)
+    again = sweep(sweep_dir, REAL_RUNS, jobs=2, fixed=TINY, progress=False)
+    assert {name for name, _ in lessons.calls} == {"data=_no_such_mnist"}
+    assert finished.stat().st_mtime_ns == stamp
+    assert list(again["test_accuracy"][:2]) == pytest.approx(list(table["test_accuracy"][:2]))
