@@ -13,8 +13,10 @@ digits made the same way, so each step below repeats one of those choices on a p
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,8 @@ from scipy import ndimage
 
 from .errors import ImageError
 
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+NUMERIC_MODES = ("I;16", "I;16B", "I;16L", "I", "F")  # Pillow modes of 16-bit and float scans
 MIN_SIDE = 8  # pixels; smaller images cannot hold a readable digit
 MAX_SIDE = 1024  # larger images are shrunk first, which keeps every step fast
 BOX = 20  # MNIST fits the ink into a 20 x 20 box ...
@@ -31,35 +35,46 @@ CENTRE = 14.0  # ... with the centre of mass at row 14, column 14 (measured on M
 MIN_CONTRAST = 0.1  # ink must differ from the paper by a tenth of the grey range
 NOISE_SIGMAS = 3.0  # grey levels within this many noise deviations count as paper
 SPECK_FRACTION = 0.05  # ink blobs smaller than this share of the largest one are specks
+MIN_INK = 8  # pixels; when even the largest blob is smaller, there are only specks
 
 
-def read_image(path: str | os.PathLike) -> Image.Image:
-    """Open an image file with Pillow, turned upright by its EXIF orientation.
+def read_image(source: str | os.PathLike | bytes, name: str | None = None) -> Image.Image:
+    """Open an image file (or the bytes of one) with Pillow, upright by its EXIF orientation.
 
     Raises:
-        ImageError: the file is missing, empty, a folder, or not an image Pillow can decode.
+        ImageError: naming the file (or ``name``): it is missing, empty, a folder, or not
+            an image Pillow can decode.
     """
-    path = Path(path)
+    label = name or _name(source)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        if len(source) == 0:
+            raise ImageError(f"{label}: file is empty")
+        return _decode(io.BytesIO(bytes(source)), label)
+    path = Path(source)
     if not path.exists():
-        raise ImageError(f"{path}: no such file")
+        raise ImageError(f"{label}: no such file")
     if path.is_dir():
-        raise ImageError(f"{path}: is a folder, not an image file")
+        raise ImageError(f"{label}: is a folder, not an image file")
     if path.stat().st_size == 0:
-        raise ImageError(f"{path}: file is empty")
+        raise ImageError(f"{label}: file is empty")
+    return _decode(path, label)
+
+
+def _decode(file, label: str) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with Image.open(file) as image:
                 image.load()
                 return ImageOps.exif_transpose(image)
     except UnidentifiedImageError:
-        raise ImageError(f"{path}: not an image file Pillow can read") from None
+        raise ImageError(f"{label}: not an image file Pillow can read") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"{path}: image is too large to be a photo of one digit") from None
+        raise ImageError(f"{label}: image is too large to be a photo of one digit") from None
     except OSError as error:
-        raise ImageError(f"{path}: image cannot be decoded ({error.strerror or error})") from None
+        raise ImageError(f"{label}: image cannot be decoded ({error.strerror or error})") from None
     except (SyntaxError, ValueError) as error:  # some Pillow decoders raise these
-        raise ImageError(f"{path}: image cannot be decoded ({error})") from None
+        raise ImageError(f"{label}: image cannot be decoded ({error})") from None
 
 
 def to_grayscale(image: Image.Image | np.ndarray) -> np.ndarray:
@@ -84,8 +99,10 @@ def to_grayscale(image: Image.Image | np.ndarray) -> np.ndarray:
 
 
 def _pillow_gray(image: Image.Image) -> np.ndarray:
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+    if image.mode == "F":
         return _array_gray(np.asarray(image))
+    if image.mode in NUMERIC_MODES:  # 16-bit grey levels, whatever their range in this image
+        return np.clip(np.asarray(image, dtype=np.float32) / 65535.0, 0, 1)
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
         image = image.convert("RGBA")
         white = Image.new("RGBA", image.size, (255, 255, 255, 255))
@@ -96,6 +113,8 @@ def _pillow_gray(image: Image.Image) -> np.ndarray:
 
 
 def _array_gray(array: np.ndarray) -> np.ndarray:
+    if array.ndim == 3 and array.shape[-1] in (3, 4) and array.dtype == np.uint8:
+        return _pillow_gray(Image.fromarray(array))  # the same grey levels as the file gives
     if array.ndim == 3 and array.shape[-1] in (1, 3, 4):
         channels = _scaled(array)
         if array.shape[-1] == 4:  # lay the colour on white paper by its alpha
@@ -115,8 +134,10 @@ def _scaled(array: np.ndarray) -> np.ndarray:
         return array.astype(np.float64)
     if array.dtype == np.uint8:
         return array / 255.0
-    if np.issubdtype(array.dtype, np.integer):  # 16-bit scans and PNGs
-        return array / (255.0 if array.max(initial=0) <= 255 else 65535.0)
+    if array.dtype == np.uint16:
+        return array / 65535.0
+    if np.issubdtype(array.dtype, np.integer):  # 8-bit or 16-bit levels in a wider type
+        return np.clip(array / (255.0 if array.max(initial=0) <= 255 else 65535.0), 0, 1)
     if np.issubdtype(array.dtype, np.floating):
         if not np.isfinite(array).all():
             raise ImageError("image array holds NaN or infinite values")
@@ -129,7 +150,7 @@ def _limit_size(gray: np.ndarray) -> np.ndarray:
     scale = MAX_SIDE / max(height, width)
     if scale >= 1:
         return gray
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    size = (max(MIN_SIDE, round(width * scale)), max(MIN_SIDE, round(height * scale)))
     return np.asarray(Image.fromarray(gray).resize(size, Image.Resampling.BOX), np.float32)
 
 
@@ -210,6 +231,8 @@ def ink_mask(cleaned: np.ndarray) -> np.ndarray:
         return np.zeros(cleaned.shape, dtype=bool)
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0  # the background is no blob
+    if sizes.max() < MIN_INK:
+        return np.zeros(cleaned.shape, dtype=bool)
     return (sizes >= SPECK_FRACTION * sizes.max())[labels]
 
 
@@ -231,15 +254,16 @@ def fit_in_box(crop: np.ndarray, box: int = BOX) -> np.ndarray:
     """Resize the ink so its longer side is ``box`` pixels, keeping its aspect ratio.
 
     Pillow's Lanczos filter averages over every source pixel when it shrinks
-    (anti-aliasing), which gives the soft grey edges MNIST's digits have.
+    (anti-aliasing), which gives the soft grey edges MNIST's digits have. Its slight
+    overshoot above 1 is clipped; ink too faint to reach 1 is brightened until it does.
     """
     height, width = crop.shape
     scale = box / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     resized = np.asarray(Image.fromarray(crop.astype(np.float32)).resize(
         size, Image.Resampling.LANCZOS), dtype=np.float32)
-    resized = np.clip(resized, 0, None)
-    return (resized / max(float(resized.max()), 1e-6)).astype(np.float32)
+    peak = float(resized.max())
+    return np.clip(resized / min(max(peak, 1e-6), 1.0), 0, 1).astype(np.float32)
 
 
 def center_by_mass(fitted: np.ndarray, size: int = SIZE) -> np.ndarray:
@@ -257,8 +281,12 @@ def center_by_mass(fitted: np.ndarray, size: int = SIZE) -> np.ndarray:
     return image
 
 
-def steps(source) -> dict[str, np.ndarray]:
-    """Run every preprocessing step on a path, Pillow image or array; return each result.
+def steps(source, name: str | None = None) -> dict[str, np.ndarray]:
+    """Run every preprocessing step on a photo; return each step's result by name.
+
+    Args:
+        source: a path, the bytes of an image file, a Pillow image, or an array.
+        name: what to call the image in errors (default: its path, or a description).
 
     Returns:
         A dict from step name to image, in order: ``original`` (as read, for display),
@@ -266,11 +294,11 @@ def steps(source) -> dict[str, np.ndarray]:
         most) and ``mnist`` (28 x 28 float32 in [0, 1], what the model reads).
 
     Raises:
-        ImageError: naming the file (or "image array") and why it holds no digit.
+        ImageError: naming the image and why it holds no readable digit.
     """
-    name = _name(source)
-    try:
-        image = read_image(source) if isinstance(source, (str, os.PathLike)) else source
+    name = name or _name(source)
+    with _named(name):
+        image = _open(source, name)
         result = {"original": _display(image)}
         result["grayscale"] = to_grayscale(image)
         result["inverted"] = invert_if_light(result["grayscale"])
@@ -278,55 +306,70 @@ def steps(source) -> dict[str, np.ndarray]:
         result["cropped"] = crop_to_ink(result["cleaned"])
         result["fitted"] = fit_in_box(result["cropped"])
         result["mnist"] = center_by_mass(result["fitted"])
-    except ImageError as error:
-        if str(error).startswith(f"{name}: "):
-            raise
-        raise ImageError(f"{name}: {error}") from None
     return result
 
 
-def to_mnist(source) -> np.ndarray:
-    """Turn a photo (path, Pillow image or array) into a 28 x 28 MNIST-style digit.
+def to_mnist(source, name: str | None = None) -> np.ndarray:
+    """Turn a photo (path, file bytes, Pillow image or array) into an MNIST-style digit.
 
     Returns:
         float32 array (28, 28) in [0, 1], bright ink on black, like one image of
         ``digitlib.prepare_images`` without its channel axis.
 
     Raises:
-        ImageError: naming the file and the reason it holds no readable digit.
+        ImageError: naming the image and the reason it holds no readable digit.
     """
-    return steps(source)["mnist"]
+    return steps(source, name)["mnist"]
 
 
-def plain_resize(source) -> np.ndarray:
+def plain_resize(source, name: str | None = None) -> np.ndarray:
     """Shrink the whole photo to 28 x 28 grey levels, the naive way (for comparison)."""
-    name = _name(source)
+    name = name or _name(source)
+    with _named(name):
+        gray = to_grayscale(_open(source, name))
+    small = Image.fromarray(gray).resize((SIZE, SIZE), Image.Resampling.LANCZOS)
+    return np.clip(np.asarray(small, dtype=np.float32), 0, 1)
+
+
+def _open(source, name: str):
+    if isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview)):
+        return read_image(source, name)
+    return source
+
+
+@contextmanager
+def _named(name: str):
+    """Put the image's name in front of any ImageError raised inside the block."""
     try:
-        image = read_image(source) if isinstance(source, (str, os.PathLike)) else source
-        gray = to_grayscale(image)
+        yield
     except ImageError as error:
         if str(error).startswith(f"{name}: "):
             raise
         raise ImageError(f"{name}: {error}") from None
-    small = Image.fromarray(gray).resize((SIZE, SIZE), Image.Resampling.LANCZOS)
-    return np.clip(np.asarray(small, dtype=np.float32), 0, 1)
 
 
 def _name(source) -> str:
     if isinstance(source, (str, os.PathLike)):
         return str(source)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return "image data"
     if isinstance(source, Image.Image):
         return f"{source.width}x{source.height} {source.mode} image"
     return f"image array of shape {np.shape(source)}"
 
 
 def _display(image) -> np.ndarray:
-    if isinstance(image, Image.Image):
-        shown = image.convert("RGBA") if "transparency" in image.info else image
-        if shown.mode not in ("L", "RGB", "RGBA"):
-            shown = shown.convert("RGB") if shown.mode not in ("I;16", "I", "F") else shown
-        return np.asarray(shown)
-    return np.asarray(image)
+    if not isinstance(image, Image.Image):
+        return np.asarray(image)
+    if image.mode in ("L", "RGB", "RGBA") + NUMERIC_MODES:
+        return np.asarray(image)
+    has_alpha = "A" in image.mode or "transparency" in image.info
+    return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
+
+
+def example_photos() -> list[Path]:
+    """Return the example photos shipped with digitlib, named ``<kind>_<digit>_<n>``."""
+    return sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".png", ".jpg"))
 
 
 def synthetic_photo(digit: np.ndarray, rng: np.random.Generator, scale=(2.0, 6.0),

@@ -152,3 +152,109 @@ def probability_bars(probabilities, images=None, titles=None, cols: int = 4):
         bar_ax.set_title(f"{int(np.argmax(probs))}: {np.max(probs):.0%}", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def sweep_accuracy(labels, accuracies, title: str = "Test accuracy per configuration",
+                   lines: dict | None = None):
+    """Draw one bar per configuration of a sweep with its test accuracy; NaN reads "failed".
+
+    ``lines`` maps a label to an accuracy to mark with a dashed line, e.g. an earlier result.
+    """
+    labels = [str(label) for label in labels]
+    accuracies = np.asarray(accuracies, dtype=float)
+    height = 1.2 + 0.55 * len(labels) + (0.35 if lines else 0)
+    fig, ax = plt.subplots(figsize=(8, height))
+    rows = np.arange(len(labels))
+    ax.barh(rows, np.nan_to_num(accuracies), color="tab:blue")
+    for row, value in zip(rows, accuracies):
+        text = "failed" if np.isnan(value) else f"{value:.1%}"
+        ax.text(0.01 if np.isnan(value) else value + 0.01, row, text, va="center", fontsize=9)
+    for (name, value), style in zip((lines or {}).items(), ("--", ":", "-.")):
+        ax.axvline(value, color="tab:gray", linestyle=style, label=name)
+    ax.set_yticks(rows, labels)
+    ax.invert_yaxis()  # first configuration on top, as in the table
+    ax.set_xlim(0, 1.12)
+    ax.set_xlabel("test accuracy")
+    ax.set_title(title)
+    if lines:
+        fig.legend(loc="lower center", ncol=len(lines), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.3 / height if lines else 0, 1, 1))
+    return fig
+
+
+def sweep_curves(histories: dict, metrics=("accuracy", "val_accuracy"),
+                 title: str = "Learning curves per configuration"):
+    """Plot each configuration's per-epoch metrics in its own panel, side by side."""
+    panels = max(1, len(histories))
+    fig, axes = plt.subplots(1, panels, figsize=(3.6 * panels, 3.2), sharey=True, squeeze=False)
+    for ax, (label, history) in zip(axes.flat, histories.items()):
+        for metric, marker in zip(metrics, "os^v"):
+            epochs = np.arange(1, len(history.get(metric, [])) + 1)
+            if len(epochs):
+                ax.plot(epochs, history[metric], f"{marker}-",
+                        label=metric.replace("val_", "validation ").replace("_", " "))
+                ax.set_xticks(epochs)
+        ax.set_xlabel("epoch")
+        ax.set_title(str(label), fontsize=10)
+        ax.grid(alpha=0.3)
+    axes.flat[0].set_ylabel(" / ".join(dict.fromkeys(m.replace("val_", "") for m in metrics)))
+    if histories:
+        axes.flat[0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def photo_grid(images, titles=None, cols: int = 5, cell: float = 1.3):
+    """Show photos (paths, Pillow images or arrays) as they are, each with its title."""
+    fig, axes = _grid(len(images), cols, cell=cell)
+    for k, (ax, image) in enumerate(zip(axes, images)):
+        image = _photo_pixels(image)
+        ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def preprocessing_steps(steps, titles=None, cell: float = 1.25):
+    """Show each preprocessing step of one photo (a dict) or of several (a list), one per row.
+
+    The first column is the photo as read; the others show the pixels as they are,
+    0 black and 1 white, so inverting shows as a change.
+    """
+    rows = [steps] if isinstance(steps, dict) else list(steps)
+    names = list(rows[0])
+    fig, axes = plt.subplots(len(rows), len(names), squeeze=False,
+                             figsize=(len(names) * cell, len(rows) * cell * 1.05))
+    for r, row in enumerate(rows):
+        for c, name in enumerate(names):
+            ax, image = axes[r, c], np.asarray(row[name])
+            if name == "original":
+                ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
+            else:
+                ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(name, fontsize=9)
+            ax.set_xlabel(f"{image.shape[1]}x{image.shape[0]}", fontsize=7)
+        if titles is not None:
+            axes[r, 0].set_ylabel(titles[r], fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _photo_pixels(image) -> np.ndarray:
+    import os
+
+    from PIL import Image
+
+    if isinstance(image, (str, os.PathLike)):
+        with Image.open(image) as opened:
+            return _photo_pixels(opened.copy())
+    if isinstance(image, Image.Image):
+        if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit and float scans
+            return np.asarray(image, dtype=np.float32)
+        return np.asarray(image.convert("RGBA"))
+    return np.asarray(image)

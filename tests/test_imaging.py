@@ -29,6 +29,16 @@ def close(a, b, tolerance=0.04):
     return float(np.abs(np.asarray(a) - np.asarray(b)).mean()) < tolerance
 
 
+def alike(a, b, at_least=0.9):
+    """Return whether two images correlate pixel by pixel, placed within a pixel of each other.
+
+    Centring by whole pixels can land a digit one pixel away from where MNIST put it.
+    """
+    best = max(np.corrcoef(np.roll(a, (dy, dx), axis=(0, 1)).ravel(), np.ravel(b))[0, 1]
+               for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    return float(best) >= at_least
+
+
 # --- the whole pipeline ---------------------------------------------------------------------
 
 def test_to_mnist_gives_float32_28x28_in_unit_range(digits):
@@ -47,7 +57,7 @@ def test_mnist_digits_pass_through_almost_unchanged(digits):
 def test_photo_of_a_digit_comes_back_like_the_digit(digits):
     x, _ = digits
     for digit in x:
-        assert close(imaging.to_mnist(on_paper(digit)), digit / 255.0, tolerance=0.05)
+        assert alike(imaging.to_mnist(on_paper(digit)), digit / 255.0)
 
 
 @pytest.mark.parametrize("pad", [((10, 600), (10, 700)), ((600, 10), (700, 10)),
@@ -56,14 +66,14 @@ def test_digit_anywhere_in_a_large_frame_is_centred(digits, pad):
     digit = digits[0][1]
     out = imaging.to_mnist(on_paper(digit, scale=3, pad=pad))
     assert np.allclose(ndimage.center_of_mass(out), (14, 14), atol=0.6)
-    assert close(out, digit / 255.0, tolerance=0.05)
+    assert alike(out, digit / 255.0)
 
 
 def test_huge_photo_is_shrunk_and_still_read(digits):
     page = on_paper(digits[0][2], scale=30, pad=((200, 1300), (900, 1100)))
     assert max(page.shape) > 2 * imaging.MAX_SIDE
     assert imaging.steps(page)["grayscale"].shape[1] == imaging.MAX_SIDE
-    assert close(imaging.to_mnist(page), digits[0][2] / 255.0, tolerance=0.05)
+    assert alike(imaging.to_mnist(page), digits[0][2] / 255.0)
 
 
 def test_steps_are_returned_in_order_and_end_with_to_mnist(digits):
@@ -107,7 +117,7 @@ def test_remove_background_follows_uneven_light(digits):
     cleaned = imaging.remove_background(shaded.astype(np.float32))
     assert cleaned.max() == pytest.approx(1.0)
     assert cleaned[:40].max() == 0 and cleaned[:, -40:].max() == 0  # paper is black
-    assert close(imaging.to_mnist(shaded), digits[0][0] / 255.0, tolerance=0.05)
+    assert alike(imaging.to_mnist(shaded), digits[0][0] / 255.0)
 
 
 def test_remove_background_drops_noise():
@@ -143,11 +153,19 @@ def test_fit_in_box_keeps_the_aspect_ratio():
 
 
 def test_center_by_mass_puts_the_centre_of_mass_at_14_14():
-    fitted = np.zeros((20, 12), dtype=np.float32)
-    fitted[:5, :] = 1.0  # mass near the top: the box must sit low
+    fitted = np.full((20, 12), 0.3, dtype=np.float32)
+    fitted[:8] = 1.0  # mass near the top: the box must sit lower than its geometric centre
     out = imaging.center_by_mass(fitted)
     assert out.shape == (28, 28) and out.sum() == pytest.approx(fitted.sum())
     assert np.allclose(ndimage.center_of_mass(out), (14, 14), atol=0.5)
+    assert np.flatnonzero(out.any(axis=1))[0] > (28 - 20) // 2
+
+
+def test_center_by_mass_never_pushes_ink_out():
+    fitted = np.zeros((20, 20), dtype=np.float32)
+    fitted[:3, :3] = 1.0  # all the mass in one corner
+    out = imaging.center_by_mass(fitted)
+    assert out.sum() == pytest.approx(fitted.sum()) and out[8:11, 8:11].min() == 1.0
 
 
 # --- image modes and formats -----------------------------------------------------------------
@@ -213,11 +231,16 @@ def test_other_pillow_modes(digits, reference, mode):
 
 @pytest.mark.parametrize("convert", [
     lambda g: g, lambda g: g[..., None], lambda g: g / 255.0, lambda g: g.astype(np.uint16) * 257,
-    lambda g: np.stack([g] * 3, axis=-1), lambda g: g > 128,
-], ids=["uint8", "hw1", "float", "uint16", "rgb", "bool"])
+    lambda g: np.stack([g] * 3, axis=-1), lambda g: g.astype(np.int64),
+], ids=["uint8", "hw1", "float", "uint16", "rgb", "int64"])
 def test_numpy_arrays(digits, reference, convert):
-    tolerance = 0.08 if convert(np.zeros(1)).dtype == bool else 0.04
-    assert close(imaging.to_mnist(convert(on_paper(digits[0][4]))), reference, tolerance)
+    assert close(imaging.to_mnist(convert(on_paper(digits[0][4]))), reference)
+
+
+def test_boolean_array_reads_like_black_and_white(digits):
+    ink = on_paper(digits[0][4]) > 128
+    np.testing.assert_allclose(imaging.to_mnist(ink),
+                               imaging.to_mnist(ink.astype(np.uint8) * 255), atol=1e-5)
 
 
 def test_exif_orientation_is_applied(tmp_path, digits, reference):
