@@ -108,13 +108,14 @@ def cmd_sweep(args) -> int:
 
 def cmd_refresh(args) -> int:
     """Re-execute the committed lessons in place with their default parameters, cleaned."""
+    from ._quiet import muted_stderr
     from .lessons import execute, lesson_paths
 
     if not os.environ.get("DIGITLIB_DATA"):
         raise DigitlibError("set DIGITLIB_DATA to a full copy of MNIST before refreshing lessons")
     for path in lesson_paths(args.first, args.last):
         print(f"executing {path.name}", flush=True)
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, muted_stderr():
             out = Path(tmp) / path.name
             execute(path, out, None)
             shutil.move(out, path)

@@ -114,7 +114,7 @@ MODELS: dict[str, ModelSpec] = {
         "kerasio", "adam", 0.001, 15, 128,
         description="keras.io's Simple MNIST convnet recipe")),
     "default": ModelSpec(default_cnn, Recipe(
-        "default", "adam", 0.003, 5, 256, "warmup_cosine",
+        "default", "adam", 0.003, 6, 256, "warmup_cosine",
         description="small CNN, Adam with warm-up and cosine decay, large batches")),
     "best": ModelSpec(best_cnn, Recipe(
         "best", "adam", 0.003, 10, 256, "warmup_cosine",
