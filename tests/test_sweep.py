@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import matplotlib
@@ -131,7 +132,7 @@ def test_jobs_must_be_positive(tmp_path, no_execute):
 # Running, with the lessons replaced by a fast stand-in ------------------------------------
 
 class FakeLessons:
-    """Stand in for lessons.execute: score = learning rate; a rate of 13 fails lesson 04."""
+    """Stand in for lessons.execute: score = learning rate; a rate of 13 or 99 epochs fail."""
 
     def __init__(self, barrier=None):
         self.calls = []
@@ -148,7 +149,7 @@ class FakeLessons:
             self.barrier.wait()  # only passes when two runs are in lesson 01 at once
         given = self.given[run_dir]
         if path.stem.startswith("04"):
-            if given.get("learning_rate") == 13:
+            if given.get("learning_rate") == 13 or given.get("epochs") == 99:
                 raise LessonError("lesson 04_train failed: ValueError: unlucky rate")
             (run_dir / "history.json").write_text(json.dumps(
                 {"history": {"val_accuracy": [0.5, given.get("learning_rate", 0.0)]}}))
@@ -190,7 +191,8 @@ def test_lessons_get_only_their_own_parameters(tmp_path, monkeypatch):
     sweep(tmp_path, {"optimizer": "adam"}, fixed={"train_size": 300}, progress=False)
     by_lesson = dict(seen)
     assert set(by_lesson["02_preprocess"]) == {"run_dir", "train_size"}
-    assert by_lesson["04_train"]["optimizer"] == "adam" and "train_size" not in by_lesson["04_train"]
+    assert by_lesson["04_train"]["optimizer"] == "adam"
+    assert "train_size" not in by_lesson["04_train"]
     assert by_lesson["05_evaluate"] == {"run_dir": str(tmp_path.resolve() / "optimizer=adam")}
 
 
@@ -243,6 +245,33 @@ def test_interrupted_run_is_not_taken_as_finished(tmp_path, fake):
     fake.calls.clear()
     sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
     assert len(fake.calls) == 5
+
+
+def test_folder_overwritten_by_a_failed_run_is_not_finished(tmp_path, fake):
+    sweep(tmp_path, {"learning_rate": "0.5"}, fixed={"epochs": 1}, progress=False)
+    failed = sweep(tmp_path, {"learning_rate": "0.5"}, fixed={"epochs": 99}, progress=False)
+    assert failed["error"].notna().all()
+    fake.calls.clear()
+    table = sweep(tmp_path, {"learning_rate": "0.5"}, fixed={"epochs": 1}, progress=False)
+    assert len(fake.calls) == 5 and table["error"].isna().all()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_interrupt_stops_the_sweep_without_marking_runs_done(tmp_path, monkeypatch, jobs):
+    calls = []
+
+    def execute(path, output, parameters):
+        calls.append(path.stem)
+        time.sleep(0.05)
+        if path.stem.startswith("02") and "learning_rate=0.25" in parameters["run_dir"]:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(digitlib.lessons, "execute", execute)
+    with pytest.raises(KeyboardInterrupt):
+        sweep(tmp_path, {"learning_rate": "0.25,0.5,0.75,1.5"}, jobs=jobs, progress=False)
+    if jobs == 1:
+        assert calls == ["01_load_data", "02_preprocess"]
+    assert len(calls) <= 6  # the other running run stops before its next lesson
+    assert not list(tmp_path.glob("*/params.json")), "an interrupted run was marked finished"
 
 
 def test_histories_in_table_order(tmp_path, fake):
