@@ -110,6 +110,19 @@ def machine() -> str:
             f"TensorFlow {tf_v}, Keras {keras_v}, Python {platform.python_version()}")
 
 
+def write_results(out: Path, rows: list[dict], desc: str) -> str:
+    """Write the rows so far as markdown, JSON and CSV; return the markdown table."""
+    table = markdown(rows, desc)
+    out.with_suffix(".md").write_text(table)
+    out.with_suffix(".json").write_text(json.dumps({"machine": desc, "runs": rows}, indent=2))
+    with open(out.with_suffix(".csv"), "w", newline="") as stream:
+        fields = [k for k in rows[0] if k != "accuracy_per_epoch"]
+        writer = csv.DictWriter(stream, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return table
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["seed", "kerasio", "default", "best"])
@@ -124,6 +137,9 @@ def main(argv=None) -> int:
         return 0
 
     rows = []
+    desc = machine()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     for model in args.models:
         for seed in args.seeds:
             start = time.perf_counter()
@@ -140,17 +156,7 @@ def main(argv=None) -> int:
                   f"{row['train_seconds']:.1f} s training "
                   f"({time.perf_counter() - start:.0f} s with start-up and evaluation)",
                   flush=True)
-    desc = machine()
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table = markdown(rows, desc)
-    out.with_suffix(".md").write_text(table)
-    out.with_suffix(".json").write_text(json.dumps({"machine": desc, "runs": rows}, indent=2))
-    with open(out.with_suffix(".csv"), "w", newline="") as stream:
-        fields = [k for k in rows[0] if k != "accuracy_per_epoch"]
-        writer = csv.DictWriter(stream, fieldnames=fields, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+            table = write_results(out, rows, desc)  # after every run: nothing is lost
     print()
     print(table)
     return 0
