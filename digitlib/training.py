@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from ._quiet import import_keras
+from .errors import ParameterError
 from .models import Recipe, make_optimizer, steps_per_epoch
 
 keras = import_keras()
@@ -16,8 +17,6 @@ keras = import_keras()
 def set_seed(seed: int = 0) -> None:
     """Seed Python, NumPy and Keras so the same seed gives the same numbers."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        from .errors import ParameterError
-
         raise ParameterError(f"seed must be a whole number, got {seed!r}")
     random.seed(seed)
     np.random.seed(seed)

@@ -51,14 +51,16 @@ def test_chain_injects_typed_parameters(small_run):
     assert "epochs = 1\n" in injected.source and "show_adadelta_demo = False" in injected.source
 
 
-def test_summary_printed(tmp_path, capsys, small_run):
-    code, _ = small_run
+def test_summary_printed(tmp_path, capsys):
     from digitlib.cli import _summarise
 
-    _, run_dir = small_run
-    _summarise(run_dir, "shown", 1.0)
+    (tmp_path / "metrics.json").write_text(json.dumps({
+        "model": "default", "test_accuracy": 0.99312, "train_seconds": 96.3, "epochs": 6,
+        "train_examples": 54000, "data_source": "sample"}))
+    _summarise(tmp_path, "shown", 1.0)
     out = capsys.readouterr().out
-    assert "test accuracy" in out and "shown/mnist.keras" in out
+    assert "test accuracy 0.9931" in out and "96.3 s over 6 epochs" in out
+    assert "shown/mnist.keras" in out
 
 
 @pytest.mark.parametrize("args, fragment", [
