@@ -12,8 +12,7 @@ import time
 from pathlib import Path
 
 from .errors import DigitlibError, LessonError, ParameterError
-
-DEFAULT_RUN_DIR = Path("runs") / "default"
+from .runs import DEFAULT_RUN_DIR
 
 
 def _parameter_pairs(pairs) -> dict:

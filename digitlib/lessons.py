@@ -12,7 +12,6 @@ from .errors import LessonError, ParameterError
 from .params import check_parameters
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-CORE_LESSONS = ("01", "02", "03", "04", "05")
 
 
 def notebooks_dir() -> Path:
