@@ -35,6 +35,7 @@ def run_one(model: str, seed: int, epochs: int | None) -> dict:
     import numpy as np
 
     import digitlib as dl
+    from digitlib.models import steps_per_epoch
     from digitlib.training import EpochClock, compile_model, dataset
 
     data = dl.load_mnist("auto")
@@ -50,7 +51,8 @@ def run_one(model: str, seed: int, epochs: int | None) -> dict:
     if model in PUBLISHED:
         fit_data = dict(x=x_train, y=y_train, batch_size=recipe.batch_size)
     else:
-        fit_data = dict(x=dataset(x_train, y_train, recipe.batch_size, seed), shuffle=False)
+        fit_data = dict(x=dataset(x_train, y_train, recipe.batch_size, seed), shuffle=False,
+                        steps_per_epoch=steps_per_epoch(len(x_train), recipe.batch_size))
     net.fit(**fit_data, epochs=recipe.epochs, verbose=0, callbacks=[clock])
     elapsed = np.cumsum(clock.seconds)
     reached = [i for i, acc in enumerate(clock.test_accuracy) if acc >= TARGET]

@@ -9,6 +9,7 @@ from typing import Callable
 
 from ._quiet import import_keras
 from .errors import DataError, ParameterError
+from .layers import MaxPool2x2, SpaceToDepth
 
 keras = import_keras()
 layers = keras.layers
@@ -47,17 +48,18 @@ def kerasio_cnn() -> keras.Model:
 
 
 def default_cnn() -> keras.Model:
-    """Build the lessons' default CNN: pool early, so every layer after the first is cheap."""
+    """Build the lessons' default CNN: fold 2 × 2 pixels into channels, then pool after each convolution."""
     return keras.Sequential([
         keras.Input(INPUT_SHAPE),
-        layers.Conv2D(32, 5, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(64, 3, activation="relu"),
-        layers.MaxPooling2D(2),
+        SpaceToDepth(2),  # 28 × 28 × 1 -> 14 × 14 × 4, the same pixels rearranged
+        layers.Conv2D(32, 3, activation="relu"),
+        MaxPool2x2(),
+        layers.Conv2D(128, 3, activation="relu"),
+        MaxPool2x2(),
         layers.Flatten(),
-        layers.Dropout(0.25),
+        layers.Dropout(0.1),
         layers.Dense(256, activation="relu"),
-        layers.Dropout(0.5),
+        layers.Dropout(0.3),
         layers.Dense(NUM_CLASSES, activation="softmax"),
     ], name="default")
 
@@ -71,10 +73,10 @@ def best_cnn() -> keras.Model:
         layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),
         layers.RandomZoom(0.1, fill_mode="constant"),
         layers.Conv2D(32, 5, activation="relu"),
-        layers.MaxPooling2D(2),
+        MaxPool2x2(),
         layers.Conv2D(64, 3, padding="same", activation="relu"),
         layers.Conv2D(64, 3, activation="relu"),
-        layers.MaxPooling2D(2),
+        MaxPool2x2(),
         layers.Flatten(),
         layers.Dropout(0.3),
         layers.Dense(256, activation="relu"),
@@ -114,11 +116,11 @@ MODELS: dict[str, ModelSpec] = {
         "kerasio", "adam", 0.001, 15, 128,
         description="keras.io's Simple MNIST convnet recipe")),
     "default": ModelSpec(default_cnn, Recipe(
-        "default", "adam", 0.003, 6, 256, "warmup_cosine",
-        description="small CNN, Adam with warm-up and cosine decay, large batches")),
+        "default", "adam", 0.006, 10, 256, "warmup_cosine",
+        description="small CNN on 2 x 2-folded pixels, Adam with warm-up and cosine decay")),
     "best": ModelSpec(best_cnn, Recipe(
         "best", "adam", 0.003, 10, 256, "warmup_cosine",
-        description="augmentation, batch normalisation and a longer schedule")),
+        description="augmentation, a third convolution and a longer schedule")),
 }
 
 OPTIMIZERS = {
