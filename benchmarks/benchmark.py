@@ -30,7 +30,7 @@ TARGET = 0.99
 PUBLISHED = {"seed", "kerasio"}
 
 
-def run_one(model: str, seed: int, epochs: int | None) -> dict:
+def run_one(model: str, seed: int, epochs: int | None, learning_rate: float | None = None) -> dict:
     """Train one recipe in this process and return its measurements."""
     import numpy as np
 
@@ -45,7 +45,7 @@ def run_one(model: str, seed: int, epochs: int | None) -> dict:
                                                  0.1, seed=0)
     dl.set_seed(seed)
     net = dl.build_model(model)
-    recipe = dl.recipe(model, epochs=epochs)
+    recipe = dl.recipe(model, epochs=epochs, learning_rate=learning_rate)
     compile_model(net, recipe, len(x_train))
     clock = EpochClock(test_data=(x_test, y_test))
     if model in PUBLISHED:
@@ -75,15 +75,16 @@ def markdown(rows: list[dict], machine: str) -> str:
     """Return the results as a markdown table with the machine they ran on."""
     lines = [
         f"Measured on {machine}.", "",
-        "| recipe | seed | epochs | batch | params | time to 99.0% | training time | "
+        "| recipe | seed | optimizer | epochs | batch | params | time to 99.0% | training time | "
         "final test accuracy | images/s | peak memory |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         to99 = (f"{r['seconds_to_99']:.1f} s (epoch {r['epochs_to_99']})"
                 if r["seconds_to_99"] is not None else "not reached")
         lines.append(
-            f"| {r['model']} | {r['seed']} | {r['epochs']} | {r['batch_size']} | "
+            f"| {r['model']} | {r['seed']} | {r['optimizer']} {r['learning_rate']:g} | "
+            f"{r['epochs']} | {r['batch_size']} | "
             f"{r['params']:,} | {to99} | {r['train_seconds']:.1f} s | "
             f"{r['final_accuracy']:.2%} | {r['images_per_second']:,.0f} | "
             f"{r['peak_memory_mb']:,.0f} MB |")
@@ -130,12 +131,14 @@ def main(argv=None) -> int:
     parser.add_argument("--models", nargs="+", default=["seed", "kerasio", "default", "best"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--epochs", type=int, help="override every recipe's epochs")
+    parser.add_argument("--learning-rate", type=float,
+                        help="override every recipe's learning rate, e.g. 1.0 for the original")
     parser.add_argument("--out", default=str(HERE / "results" / "latest"),
                         help="output path without suffix")
     parser.add_argument("--one", nargs=2, metavar=("MODEL", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(run_one(args.one[0], int(args.one[1]), args.epochs)))
+        print(json.dumps(run_one(args.one[0], int(args.one[1]), args.epochs, args.learning_rate)))
         return 0
 
     rows = []
@@ -148,6 +151,8 @@ def main(argv=None) -> int:
             cmd = [sys.executable, __file__, "--one", model, str(seed)]
             if args.epochs:
                 cmd += ["--epochs", str(args.epochs)]
+            if args.learning_rate:
+                cmd += ["--learning-rate", str(args.learning_rate)]
             done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode != 0:
                 print(f"{model} seed {seed} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
