@@ -8,11 +8,10 @@ reports the mean of epochs 2 to 4 (epoch 1 includes tracing). Run it on an idle 
 
 import time
 
+import digitlib as dl  # first: it loads TensorFlow without its start-up log lines
 import keras
 import numpy as np
 import tensorflow as tf
-
-import digitlib as dl
 from digitlib.models import steps_per_epoch
 from digitlib.training import EpochClock, compile_model, dataset
 
