@@ -119,7 +119,7 @@ MODELS: dict[str, ModelSpec] = {
         "default", "adam", 0.006, 10, 256, "warmup_cosine",
         description="small CNN on 2 x 2-folded pixels, Adam with warm-up and cosine decay")),
     "best": ModelSpec(best_cnn, Recipe(
-        "best", "adam", 0.003, 10, 256, "warmup_cosine",
+        "best", "adam", 0.003, 20, 256, "warmup_cosine",
         description="augmentation, a third convolution and a longer schedule")),
 }
 
