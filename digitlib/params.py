@@ -47,8 +47,9 @@ def _optimizer(name, value):
 
 
 def _fraction(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
-        raise ParameterError(f"{name} must be a number between 0 and 1, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise ParameterError(f"{name} must be a number from 0 up to (not including) 1, "
+                             f"got {value!r}")
 
 
 CHECKS = {

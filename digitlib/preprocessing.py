@@ -41,9 +41,16 @@ def take_subset(x: np.ndarray, y: np.ndarray, size: int | None, seed: int = 0):
 
 
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float = 0.1, seed: int = 0):
-    """Split off a stratified validation set; return (x_train, y_train, x_val, y_val)."""
-    if not 0 < fraction < 1:
-        raise ParameterError(f"validation_fraction must be between 0 and 1, got {fraction!r}")
+    """Split off a stratified validation set; return (x_train, y_train, x_val, y_val).
+
+    A ``fraction`` of 0 holds nothing out, as the original project did: every image trains
+    and the validation arrays are empty.
+    """
+    if isinstance(fraction, bool) or not 0 <= fraction < 1:
+        raise ParameterError(
+            f"validation_fraction must be from 0 up to (not including) 1, got {fraction!r}")
+    if fraction == 0:
+        return x, y, x[:0], y[:0]
     x_train, x_val, y_train, y_val = train_test_split(
         x, y, test_size=fraction, stratify=y, random_state=seed
     )

@@ -80,7 +80,7 @@ def train(model, recipe: Recipe, x_train, y_train, x_val=None, y_val=None,
     """Compile and fit ``model`` by ``recipe``; return its history and training seconds."""
     compile_model(model, recipe, len(x_train))
     clock = EpochClock()
-    validation = (x_val, y_val) if x_val is not None else None
+    validation = (x_val, y_val) if x_val is not None and len(x_val) else None
     batches = dataset(x_train, y_train, recipe.batch_size, seed)
     start = time.perf_counter()
     history = model.fit(batches, validation_data=validation, epochs=recipe.epochs,

@@ -10,7 +10,8 @@ import pytest
 from digitlib.cli import main
 from digitlib.lessons import parse_value
 
-SMALL = ["-p", "train_size", "600", "-p", "epochs", "1", "-p", "show_adadelta_demo", "False"]
+SMALL = ["-p", "train_size", "600", "-p", "epochs", "1", "-p", "batch_size", "32",
+         "-p", "show_adadelta_demo", "False"]
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +50,18 @@ def test_chain_injects_typed_parameters(small_run):
     nb = nbformat.read(run_dir / "04_train.ipynb", as_version=4)
     injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert "epochs = 1\n" in injected.source and "show_adadelta_demo = False" in injected.source
+
+
+def test_chain_with_no_validation_trains_on_every_image(tmp_path):
+    """The original project's way: validation_fraction 0 holds nothing out."""
+    run_dir = tmp_path / "all images"
+    code = main(["run", "--run-dir", str(run_dir), "--quiet", *SMALL,
+                 "-p", "model", "seed", "-p", "validation_fraction", "0"])
+    assert code == 0
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["train_examples"] == 600 and metrics["model"] == "seed"
+    history = json.loads((run_dir / "history.json").read_text())["history"]
+    assert history["loss"] and not [key for key in history if key.startswith("val_")]
 
 
 def test_summary_printed(tmp_path, capsys):

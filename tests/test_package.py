@@ -61,6 +61,15 @@ def test_split_validation_is_stratified():
         dl.split_validation(np.arange(1000), y, 1.5)
 
 
+def test_split_validation_of_zero_keeps_every_image():
+    y = np.repeat(np.arange(10), 10)
+    x_train, y_train, x_val, y_val = dl.split_validation(np.arange(100), y, 0)
+    assert len(x_train) == 100 and len(x_val) == 0 and len(y_val) == 0
+    dl.check_parameters(validation_fraction=0)
+    with pytest.raises(dl.ParameterError, match="validation_fraction"):
+        dl.check_parameters(validation_fraction=-0.1)
+
+
 # --- parameters -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("params, fragment", [
