@@ -26,7 +26,7 @@ class SpaceToDepth(keras.layers.Layer):
     def call(self, inputs):
         # The same result as tf.nn.space_to_depth, but one transpose costs half as much on a CPU.
         b = self.block_size
-        n, h, w, c = (tf.shape(inputs)[i] for i in range(4))
+        n, h, w, c = tf.unstack(tf.shape(inputs))
         blocks = tf.reshape(inputs, (n, h // b, b, w // b, b, c))
         blocks = tf.transpose(blocks, (0, 1, 3, 2, 4, 5))
         return tf.reshape(blocks, (n, h // b, w // b, b * b * c))
@@ -47,7 +47,7 @@ def _max_pool_2x2(x):
     def grad(upstream):
         # View x as 2 x 2 blocks; broadcasting lines each block up with its pooled value,
         # so nothing is copied out to full size before the one multiply.
-        n, h, w, c = (tf.shape(x)[i] for i in range(4))
+        n, h, w, c = tf.unstack(tf.shape(x))
         blocks = tf.reshape(x, (n, h // 2, 2, w // 2, 2, c))
         is_max = tf.cast(tf.equal(blocks, pooled[:, :, None, :, None, :]), x.dtype)
         return tf.reshape(is_max * upstream[:, :, None, :, None, :], (n, h, w, c))
@@ -60,8 +60,8 @@ class MaxPool2x2(keras.layers.Layer):
     """Keep the largest value of each 2 × 2 block, like ``MaxPooling2D(2)``, with a faster gradient.
 
     The forward pass is TensorFlow's own max pooling. Its gradient, which on a CPU costs
-    several times the pooling itself, is replaced by one mask-and-copy: the gradient goes
-    to the input(s) equal to their block's maximum. After a ReLU the only likely ties are
+    several times the pooling itself, is replaced by one mask and one multiplication: the
+    gradient goes to the input(s) equal to their block's maximum. After a ReLU the only likely ties are
     zeros, whose gradient the ReLU discards, so training follows the same path.
     Inputs need even height and width.
     """

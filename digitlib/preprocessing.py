@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from .errors import ParameterError
+from .params import check_parameters
 
 
 def prepare_images(x: np.ndarray) -> np.ndarray:
@@ -46,9 +47,7 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float = 0.1, seed: 
     A ``fraction`` of 0 holds nothing out, as the original project did: every image trains
     and the validation arrays are empty.
     """
-    if isinstance(fraction, bool) or not 0 <= fraction < 1:
-        raise ParameterError(
-            f"validation_fraction must be from 0 up to (not including) 1, got {fraction!r}")
+    check_parameters(validation_fraction=fraction)
     if fraction == 0:
         return x, y, x[:0], y[:0]
     x_train, x_val, y_train, y_val = train_test_split(
