@@ -116,7 +116,7 @@ MODELS: dict[str, ModelSpec] = {
         "kerasio", "adam", 0.001, 15, 128,
         description="keras.io's Simple MNIST convnet recipe")),
     "default": ModelSpec(default_cnn, Recipe(
-        "default", "adam", 0.006, 10, 256, "warmup_cosine",
+        "default", "adam", 0.01, 5, 256, "warmup_cosine",
         description="small CNN on 2 x 2-folded pixels, Adam with warm-up and cosine decay")),
     "best": ModelSpec(best_cnn, Recipe(
         "best", "adam", 0.003, 20, 256, "warmup_cosine",

@@ -167,6 +167,21 @@ def test_training_learns_and_same_seed_gives_same_numbers(tiny_training):
     assert result_a["train_seconds"] > 0 and len(result_a["epoch_seconds"]) == 2
 
 
+def test_dataset_gives_every_image_once_per_epoch_reshuffled_without_autotuning():
+    from digitlib.models import steps_per_epoch
+    from digitlib.training import dataset
+
+    x = np.arange(10, dtype=np.float32).reshape(10, 1, 1, 1)
+    batches = dataset(x, np.arange(10), batch_size=5, seed=3)
+    stream = iter(batches)
+    epochs = [np.concatenate([next(stream)[1].numpy() for _ in range(steps_per_epoch(10, 5))])
+              for _ in range(2)]
+    assert all(sorted(epoch) == list(range(10)) for epoch in epochs)
+    assert list(epochs[0]) != list(epochs[1])  # reshuffled on the second pass
+    # Autotuning's thread sometimes held fit from returning for up to 18 s (training.dataset).
+    assert batches.options().autotune.enabled is False
+
+
 def test_different_seed_gives_different_numbers(tiny_training):
     _, result_a, _ = train_once(tiny_training, seed=1)
     _, result_b, _ = train_once(tiny_training, seed=2)

@@ -1,0 +1,69 @@
+"""Measure how long fit() takes to return after training ends, with and without tf.data autotuning.
+
+Usage (from the repository root, with DIGITLIB_DATA pointing at a full MNIST copy):
+
+    python benchmarks/fit_return.py            # 5 trainings of the default recipe per stream
+    python benchmarks/fit_return.py --runs 8
+
+With autotuning on, tf.data starts a background thread that wakes about 20 s and 41 s after
+the stream starts, then every minute. On this project's 2-core machine, fit() sometimes sat
+idle after its last epoch until that thread's next wake-up. digitlib.training.dataset turns
+autotuning off; this script shows the difference: the seconds between Keras' on_train_end
+and fit() returning, for each training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+
+def autotuned(x, y, batch_size: int, seed: int):
+    """Return digitlib's stream as it was before: prefetch(AUTOTUNE), autotuning on."""
+    import tensorflow as tf
+
+    return (tf.data.Dataset.from_tensor_slices((x, y))
+            .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+            .repeat().batch(batch_size).prefetch(tf.data.AUTOTUNE))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="trainings per stream (seeds 0, 1, ...)")
+    args = parser.parse_args(argv)
+
+    import digitlib as dl
+    from digitlib.models import keras, steps_per_epoch
+    from digitlib.training import compile_model, dataset
+
+    class TrainEnd(keras.callbacks.Callback):
+        def on_train_end(self, logs=None):
+            self.at = time.perf_counter()
+
+    data = dl.load_mnist("auto")
+    x, y, x_val, y_val = dl.split_validation(dl.prepare_images(data.x_train), data.y_train, 0.1)
+    recipe = dl.recipe("default")
+    print(f"default recipe, {recipe.epochs} epochs on {len(x):,} images; "
+          "seconds from the end of training to fit() returning:")
+    for name, stream in [("autotuning on (prefetch AUTOTUNE)", autotuned),
+                         ("digitlib.training.dataset", dataset)]:
+        delays = []
+        for seed in range(args.runs):
+            dl.set_seed(seed)
+            net = compile_model(dl.build_model("default"), recipe, len(x))
+            clock = TrainEnd()
+            start = time.perf_counter()
+            net.fit(stream(x, y, recipe.batch_size, seed), epochs=recipe.epochs,
+                    steps_per_epoch=steps_per_epoch(len(x), recipe.batch_size),
+                    validation_data=(x_val, y_val), shuffle=False, verbose=0, callbacks=[clock])
+            end = time.perf_counter()
+            delays.append(end - clock.at)
+            print(f"  {name:34} seed {seed}: fit {end - start:5.1f} s, "
+                  f"returned {delays[-1]:4.1f} s after training ended", flush=True)
+        print(f"  {name:34} worst delay {max(delays):.1f} s, "
+              f"{sum(d > 1 for d in delays)} of {len(delays)} over 1 s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
