@@ -10,6 +10,7 @@ from typing import Callable
 from ._quiet import import_keras
 from .errors import DataError, ParameterError
 from .layers import MaxPool2x2, SpaceToDepth
+from .params import check_parameters
 
 keras = import_keras()
 layers = keras.layers
@@ -87,7 +88,7 @@ def best_cnn() -> keras.Model:
 
 @dataclass(frozen=True)
 class Recipe:
-    """Say how to train one model: optimizer, learning rate, schedule, epochs, batch size."""
+    """Say how to train one model: optimizer, learning rate, schedule, epochs, batch size, loss."""
 
     model: str
     optimizer: str
@@ -95,6 +96,7 @@ class Recipe:
     epochs: int
     batch_size: int
     schedule: str = "constant"  # or "warmup_cosine"
+    label_smoothing: float = 0.0  # share of each target spread over the other classes
     description: str = ""
 
     def as_dict(self) -> dict:
@@ -116,8 +118,9 @@ MODELS: dict[str, ModelSpec] = {
         "kerasio", "adam", 0.001, 15, 128,
         description="keras.io's Simple MNIST convnet recipe")),
     "default": ModelSpec(default_cnn, Recipe(
-        "default", "adam", 0.01, 5, 256, "warmup_cosine",
-        description="small CNN on 2 x 2-folded pixels, Adam with warm-up and cosine decay")),
+        "default", "adam", 0.01, 5, 256, "warmup_cosine", label_smoothing=0.1,
+        description="small CNN on 2 x 2-folded pixels, Adam with warm-up and cosine decay, "
+                    "label smoothing")),
     "best": ModelSpec(best_cnn, Recipe(
         "best", "adam", 0.003, 20, 256, "warmup_cosine",
         description="augmentation, a third convolution and a longer schedule")),
@@ -165,6 +168,7 @@ def recipe(name: str = "default", **overrides) -> Recipe:
             f"optimizer {result.optimizer!r} is unknown; known: {', '.join(OPTIMIZERS)}")
     if result.schedule not in SCHEDULES:
         raise ParameterError(f"schedule {result.schedule!r} is unknown; known: {SCHEDULES}")
+    check_parameters(label_smoothing=result.label_smoothing)
     return result
 
 

@@ -64,6 +64,7 @@ CHECKS = {
                                 v is not None and v > MAX_TRAIN_SIZE and _too_big(n, v)),
     "learning_rate": _positive,
     "validation_fraction": _fraction,
+    "label_smoothing": lambda n, v: v is not None and _fraction(n, v),
 }
 
 

@@ -27,11 +27,43 @@ def set_seed(seed: int = 0) -> None:
     keras.utils.set_random_seed(int(seed))
 
 
+@keras.saving.register_keras_serializable(package="digitlib")
+class SparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy for integer labels, with label smoothing, which Keras' sparse loss lacks.
+
+    With smoothing s and k classes the target is 1 - s + s/k for the true class and s/k for
+    each other one, so the network gains nothing by growing ever more certain of the
+    training images.
+    """
+
+    def __init__(self, label_smoothing: float = 0.0, name: str = "sparse_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        ops = keras.ops
+        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        targets = ops.one_hot(labels, ops.shape(y_pred)[-1], dtype=y_pred.dtype)
+        return keras.losses.categorical_crossentropy(targets, y_pred,
+                                                     label_smoothing=self.label_smoothing)
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+def cross_entropy(label_smoothing: float = 0.0):
+    """Return the loss for integer labels: Keras' own, or digitlib's when labels are smoothed."""
+    if not label_smoothing:
+        return "sparse_categorical_crossentropy"
+    return SparseCrossentropy(label_smoothing)
+
+
 def compile_model(model, recipe: Recipe, num_examples: int):
-    """Compile ``model`` with the recipe's optimizer and schedule, for integer labels."""
+    """Compile ``model`` with the recipe's optimizer, schedule and loss, for integer labels."""
+    steps = steps_per_epoch(num_examples, recipe.batch_size)
     model.compile(
-        optimizer=make_optimizer(recipe, steps_per_epoch(num_examples, recipe.batch_size)),
-        loss="sparse_categorical_crossentropy",
+        optimizer=make_optimizer(recipe, steps),
+        loss=cross_entropy(recipe.label_smoothing),
         metrics=["accuracy"],
     )
     return model

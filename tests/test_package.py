@@ -77,6 +77,7 @@ def test_split_validation_of_zero_keeps_every_image():
     ({"seed": -1}, "seed"), ({"train_size": 60001}, "train_size"), ({"model": "x"}, "model"),
     ({"learning_rate": 0}, "learning_rate"), ({"run_dir": ""}, "run_dir"),
     ({"optimizer": "lbfgs"}, "optimizer"), ({"validation_fraction": 1}, "validation_fraction"),
+    ({"label_smoothing": -0.1}, "label_smoothing"), ({"label_smoothing": "0.1"}, "label_smoothing"),
 ])
 def test_check_parameters_names_the_bad_one(params, fragment):
     with pytest.raises(dl.ParameterError) as info:
@@ -87,7 +88,7 @@ def test_check_parameters_names_the_bad_one(params, fragment):
 def test_check_parameters_accepts_defaults():
     dl.check_parameters(run_dir="../runs/default", data="auto", model="default", epochs=None,
                         batch_size=None, optimizer=None, learning_rate=None, seed=0,
-                        train_size=None, validation_fraction=0.1)
+                        train_size=None, validation_fraction=0.1, label_smoothing=None)
 
 
 # --- models and recipes ---------------------------------------------------------------------
@@ -133,6 +134,22 @@ def test_make_optimizer_warmup_cosine_schedule():
     assert values[0] == pytest.approx(0.0, abs=1e-6)
     assert values[1] == pytest.approx(0.01, rel=1e-3)  # peak after 10% warm-up
     assert values[1] > values[2] > values[3] >= 0
+
+
+def test_label_smoothing_loss_matches_keras_on_one_hot_labels():
+    from digitlib.training import SparseCrossentropy, cross_entropy
+
+    keras = dl._import_keras()
+    labels = np.array([3, 1, 7])
+    probs = np.random.default_rng(0).dirichlet(np.ones(10), size=3).astype(np.float32)
+    one_hot = np.eye(10, dtype=np.float32)[labels]
+    smoothed = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)(one_hot, probs)
+    plain = keras.losses.SparseCategoricalCrossentropy()(labels, probs)
+    assert float(SparseCrossentropy(0.1)(labels, probs)) == pytest.approx(float(smoothed), rel=1e-5)
+    assert float(SparseCrossentropy(0.0)(labels, probs)) == pytest.approx(float(plain), rel=1e-5)
+    assert float(smoothed) != pytest.approx(float(plain), rel=1e-3)  # smoothing changes the loss
+    assert cross_entropy(0.0) == "sparse_categorical_crossentropy"
+    assert dl.recipe("default").label_smoothing == 0.1 and dl.recipe("seed").label_smoothing == 0
 
 
 def test_adadelta_default_learning_rate_is_keras_default():
@@ -195,8 +212,9 @@ def test_keras_and_h5_files_give_the_same_predictions(tiny_training, tmp_path):
     expected = model.predict(x, verbose=0)
     for name in ("mnist.keras", "mnist.h5"):
         run.save_model(model, name)
-        np.testing.assert_allclose(run.load_model(name).predict(x, verbose=0), expected,
-                                   atol=1e-6)
+        reloaded = run.load_model(name)
+        np.testing.assert_allclose(reloaded.predict(x, verbose=0), expected, atol=1e-6)
+        assert reloaded.loss.label_smoothing == 0.1  # the recipe's smoothed loss comes back too
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist.h5", "mnist.keras"]
 
 
