@@ -60,9 +60,8 @@ def cross_entropy(label_smoothing: float = 0.0):
 
 def compile_model(model, recipe: Recipe, num_examples: int):
     """Compile ``model`` with the recipe's optimizer, schedule and loss, for integer labels."""
-    steps = steps_per_epoch(num_examples, recipe.batch_size)
     model.compile(
-        optimizer=make_optimizer(recipe, steps),
+        optimizer=make_optimizer(recipe, steps_per_epoch(num_examples, recipe.batch_size)),
         loss=cross_entropy(recipe.label_smoothing),
         metrics=["accuracy"],
     )
