@@ -113,7 +113,7 @@ class ConvMaxPool(keras.layers.Layer):
     convolution, whose kernel holds the k × k kernel at each of the four offsets (zeros
     elsewhere). The pooling becomes a maximum over the four, and the ReLU, which commutes
     with a maximum, runs on a quarter of the values. Inputs need even height and width.
-    The default network does not use it yet; benchmarks/README.md says why.
+    The default network does not use it; benchmarks/README.md says why.
     """
 
     def __init__(self, filters: int, kernel_size: int = 3, **kwargs):

@@ -49,14 +49,14 @@ def kerasio_cnn() -> keras.Model:
 
 
 def default_cnn() -> keras.Model:
-    """Build the lessons' default CNN: fold 2 × 2 pixels into channels, then pool after each convolution."""
+    """Build the lessons' default CNN: crop the border, fold 2 × 2 pixels into channels, two convolutions."""
     return keras.Sequential([
         keras.Input(INPUT_SHAPE),
-        SpaceToDepth(2),  # 28 × 28 × 1 -> 14 × 14 × 4, the same pixels rearranged
-        layers.Conv2D(32, 3, activation="relu"),
-        MaxPool2x2(),
-        layers.Conv2D(128, 3, activation="relu"),
-        MaxPool2x2(),
+        layers.Cropping2D(2),  # 28 × 28 -> 24 × 24: the border holds 0.24% of the ink
+        SpaceToDepth(2),  # 24 × 24 × 1 -> 12 × 12 × 4, the same pixels rearranged
+        layers.Conv2D(32, 3, activation="relu"),  # -> 10 × 10 × 32
+        MaxPool2x2(),  # -> 5 × 5 × 32
+        layers.Conv2D(128, 3, activation="relu"),  # -> 3 × 3 × 128, kept unpooled
         layers.Flatten(),
         layers.Dropout(0.1),
         layers.Dense(256, activation="relu"),
@@ -118,9 +118,9 @@ MODELS: dict[str, ModelSpec] = {
         "kerasio", "adam", 0.001, 15, 128,
         description="keras.io's Simple MNIST convnet recipe")),
     "default": ModelSpec(default_cnn, Recipe(
-        "default", "adam", 0.01, 5, 256, "warmup_cosine", label_smoothing=0.1,
-        description="small CNN on 2 x 2-folded pixels, Adam with warm-up and cosine decay, "
-                    "label smoothing")),
+        "default", "adam", 0.01, 4, 256, "warmup_cosine", label_smoothing=0.1,
+        description="small CNN on the cropped, 2 x 2-folded digit, Adam with warm-up and "
+                    "cosine decay, label smoothing")),
     "best": ModelSpec(best_cnn, Recipe(
         "best", "adam", 0.003, 20, 256, "warmup_cosine",
         description="augmentation, a third convolution and a longer schedule")),

@@ -56,7 +56,7 @@ def test_pooling_layers_reject_odd_sizes(layer):
 
 
 @pytest.mark.parametrize("kernel_size, shape", [
-    (3, (3, 14, 14, 4)),  # the default network's first layer
+    (3, (3, 12, 12, 4)),  # the default network's first layer
     (5, (2, 28, 28, 1)),  # a 5 x 5 kernel on a full-size image
     (4, (2, 12, 10, 3)),  # an even kernel: the convolution's output is odd and pooling drops a row
 ])
@@ -91,3 +91,14 @@ def test_models_with_the_layers_reload(tmp_path, suffix):
     model.save(path)
     np.testing.assert_allclose(dl.load_model(path).predict(x, verbose=0),
                                model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_default_model_reads_only_the_centre_24_x_24():
+    model = dl.build_model("default")
+    x = np.random.default_rng(1).random((4, 28, 28, 1), dtype=np.float32)
+    framed = x.copy()
+    framed[:, :2], framed[:, -2:], framed[:, :, :2], framed[:, :, -2:] = 1, 0, 1, 0
+    np.testing.assert_array_equal(model.predict(framed, verbose=0), model.predict(x, verbose=0))
+    inner = x.copy()
+    inner[:, 2, 2] = 1 - inner[:, 2, 2]  # the first pixel inside the frame
+    assert not np.allclose(model.predict(inner, verbose=0), model.predict(x, verbose=0))
