@@ -52,6 +52,11 @@ def _fraction(name, value):
                              f"got {value!r}")
 
 
+def _flag(name, value):
+    if not isinstance(value, bool):
+        raise ParameterError(f"{name} must be True or False, got {value!r}")
+
+
 CHECKS = {
     "run_dir": _text,
     "data": _text,
@@ -65,6 +70,7 @@ CHECKS = {
     "learning_rate": _positive,
     "validation_fraction": _fraction,
     "label_smoothing": lambda n, v: v is not None and _fraction(n, v),
+    "show_adadelta_demo": _flag,
 }
 
 

@@ -64,6 +64,37 @@ def test_chain_with_no_validation_trains_on_every_image(tmp_path):
     assert history["loss"] and not [key for key in history if key.startswith("val_")]
 
 
+def _outputs_text(notebook_path) -> str:
+    nb = nbformat.read(notebook_path, as_version=4)
+    parts = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            parts.append(output.get("text", ""))
+            parts.append(output.get("data", {}).get("text/plain", ""))
+    return "\n".join(parts)
+
+
+def test_offline_sample_runs_every_lesson_with_the_demo(tmp_path):
+    """With no MNIST copy and no network, the lessons fall back to the sample: all must run."""
+    run_dir = tmp_path / "sample"
+    code = main(["run", "--run-dir", str(run_dir), "--quiet", "-p", "data", "sample",
+                 "-p", "epochs", "1"])
+    assert code == 0
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["data_source"].startswith("sample") and metrics["train_examples"] < 5000
+    # Lesson 4's Adadelta demo ran on the fewer images the sample has, and showed its table.
+    assert "validation accuracy" in _outputs_text(run_dir / "04_train.ipynb")
+
+
+def test_quick_run_skips_the_demo_it_has_too_few_images_for(tmp_path):
+    run_dir = tmp_path / "tiny"
+    code = main(["run", "--run-dir", str(run_dir), "--quiet", "--last", "04",
+                 "-p", "train_size", "600", "-p", "epochs", "1", "-p", "batch_size", "32"])
+    assert code == 0
+    assert ("demo skipped: it needs 1,000 training images, this run has 540"
+            in _outputs_text(run_dir / "04_train.ipynb"))
+
+
 def test_summary_printed(tmp_path, capsys):
     from digitlib.cli import _summarise
 
@@ -84,6 +115,7 @@ def test_summary_printed(tmp_path, capsys):
     (["-p", "learning_rate", "fast"], "learning_rate must be a positive number"),
     (["-p", "optimizer", "adagrad"], "optimizer 'adagrad' is unknown"),
     (["-p", "colour", "red"], "parameter 'colour' is not used by these lessons"),
+    (["-p", "show_adadelta_demo", "false"], "show_adadelta_demo must be True or False, got 'false'"),
 ])
 def test_bad_parameter_fails_before_any_lesson(tmp_path, capsys, args, fragment):
     run_dir = tmp_path / "run"

@@ -78,6 +78,7 @@ def test_split_validation_of_zero_keeps_every_image():
     ({"learning_rate": 0}, "learning_rate"), ({"run_dir": ""}, "run_dir"),
     ({"optimizer": "lbfgs"}, "optimizer"), ({"validation_fraction": 1}, "validation_fraction"),
     ({"label_smoothing": -0.1}, "label_smoothing"), ({"label_smoothing": "0.1"}, "label_smoothing"),
+    ({"show_adadelta_demo": "false"}, "show_adadelta_demo"), ({"show_adadelta_demo": 1}, "show_adadelta_demo"),
 ])
 def test_check_parameters_names_the_bad_one(params, fragment):
     with pytest.raises(dl.ParameterError) as info:
@@ -88,7 +89,8 @@ def test_check_parameters_names_the_bad_one(params, fragment):
 def test_check_parameters_accepts_defaults():
     dl.check_parameters(run_dir="../runs/default", data="auto", model="default", epochs=None,
                         batch_size=None, optimizer=None, learning_rate=None, seed=0,
-                        train_size=None, validation_fraction=0.1, label_smoothing=None)
+                        train_size=None, validation_fraction=0.1, label_smoothing=None,
+                        show_adadelta_demo=True)
 
 
 # --- models and recipes ---------------------------------------------------------------------
