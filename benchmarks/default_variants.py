@@ -16,13 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+from functools import partial
 from pathlib import Path
 
 import digitlib as dl  # first: it loads TensorFlow without its start-up log lines
 import keras
 from digitlib.layers import MaxPool2x2, SpaceToDepth
 
-from benchmark import machine
+from benchmark import lessons_split, machine
 
 HERE = Path(__file__).resolve().parent
 layers = keras.layers
@@ -48,14 +49,16 @@ def pooled_twice() -> keras.Model:
                              layers.MaxPooling2D(2), *fresh[second_conv + 1:]])
 
 
+default = partial(dl.build_model, "default")
+
 # name -> (network, recipe overrides)
 VARIANTS = {
     "previous default: 28 × 28, pooled twice, 5 epochs": (previous_default, {"epochs": 5}),
-    "cropped to 24 × 24, pooled once, 5 epochs": (lambda: dl.build_model("default"), {"epochs": 5}),
-    "**default**: cropped, pooled once, 4 epochs": (lambda: dl.build_model("default"), {}),
-    "default without label smoothing": (lambda: dl.build_model("default"), {"label_smoothing": 0}),
+    "cropped to 24 × 24, pooled once, 5 epochs": (default, {"epochs": 5}),
+    "**default**: cropped, pooled once, 4 epochs": (default, {}),
+    "default without label smoothing": (default, {"label_smoothing": 0}),
     "default pooled twice": (pooled_twice, {}),
-    "default, 3 epochs": (lambda: dl.build_model("default"), {"epochs": 3}),
+    "default, 3 epochs": (default, {"epochs": 3}),
 }
 
 
@@ -65,10 +68,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "default-variants")
     args = parser.parse_args(argv)
 
-    data = dl.load_mnist("auto")
-    x_test, y_test = dl.prepare_images(data.x_test), data.y_test
-    x_train, y_train, x_val, y_val = dl.split_validation(
-        dl.prepare_images(data.x_train), data.y_train, 0.1, seed=0)
+    data = lessons_split()
+    x_train, y_train, x_val, y_val, x_test, y_test = (
+        data[k] for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"))
     rows = []
     for name, (build, overrides) in VARIANTS.items():
         accuracies, seconds = [], []
