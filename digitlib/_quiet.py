@@ -5,7 +5,6 @@ import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is first imported
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
 @contextlib.contextmanager
@@ -29,13 +28,17 @@ def import_keras():
 
     TF_CPP_MIN_LOG_LEVEL cannot silence the lines TensorFlow prints while it loads and
     looks for a GPU (they come before its logging is set up), so stderr is muted for that.
+    The backend is the user's choice, made the Keras way (``KERAS_BACKEND`` or
+    ``~/.keras/keras.json``); digitlib never sets it.
     """
     if "keras" not in sys.modules:
         with muted_stderr():
-            import tensorflow
+            import keras
 
-            tensorflow.config.list_physical_devices()  # the GPU probe logs here, once
-            import keras  # noqa: F401
+            if keras.backend.backend() == "tensorflow":
+                import tensorflow
+
+                tensorflow.config.list_physical_devices()  # the GPU probe logs here, once
     import keras
 
     return keras

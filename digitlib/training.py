@@ -10,6 +10,7 @@ import numpy as np
 from ._quiet import import_keras
 from .errors import ParameterError
 from .models import Recipe, make_optimizer, steps_per_epoch
+from .preprocessing import one_hot
 
 keras = import_keras()
 
@@ -19,50 +20,43 @@ EVAL_BATCH_SIZE = 1000
 
 
 def set_seed(seed: int = 0) -> None:
-    """Seed Python, NumPy and Keras so the same seed gives the same numbers."""
+    """Seed Python, NumPy and Keras, and make the backend's own kernels deterministic.
+
+    The same seed then gives the same numbers on the same machine and backend. TensorFlow
+    and PyTorch each have a switch for deterministic kernels, turned on here; JAX on a CPU
+    is deterministic as it is.
+    """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ParameterError(f"seed must be a whole number, got {seed!r}")
     random.seed(seed)
     np.random.seed(seed)
     keras.utils.set_random_seed(int(seed))
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    elif backend == "torch":
+        import torch
+
+        torch.use_deterministic_algorithms(True)
 
 
-@keras.saving.register_keras_serializable(package="digitlib")
-class SparseCrossentropy(keras.losses.Loss):
-    """Cross-entropy for integer labels, with label smoothing, which Keras' sparse loss lacks.
+def loss(label_smoothing: float = 0.0):
+    """Return Keras' cross-entropy for one-hot labels, with the recipe's label smoothing.
 
     With smoothing s and k classes the target is 1 - s + s/k for the true class and s/k for
     each other one, so the network gains nothing by growing ever more certain of the
     training images.
     """
-
-    def __init__(self, label_smoothing: float = 0.0, name: str = "sparse_crossentropy", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.label_smoothing = float(label_smoothing)
-
-    def call(self, y_true, y_pred):
-        ops = keras.ops
-        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
-        targets = ops.one_hot(labels, ops.shape(y_pred)[-1], dtype=y_pred.dtype)
-        return keras.losses.categorical_crossentropy(targets, y_pred,
-                                                     label_smoothing=self.label_smoothing)
-
-    def get_config(self):
-        return {**super().get_config(), "label_smoothing": self.label_smoothing}
-
-
-def cross_entropy(label_smoothing: float = 0.0):
-    """Return the loss for integer labels: Keras' own, or digitlib's when labels are smoothed."""
-    if not label_smoothing:
-        return "sparse_categorical_crossentropy"
-    return SparseCrossentropy(label_smoothing)
+    return keras.losses.CategoricalCrossentropy(label_smoothing=float(label_smoothing))
 
 
 def compile_model(model, recipe: Recipe, num_examples: int):
-    """Compile ``model`` with the recipe's optimizer, schedule and loss, for integer labels."""
+    """Compile ``model`` with the recipe's optimizer, schedule and loss, for one-hot labels."""
     model.compile(
         optimizer=make_optimizer(recipe, steps_per_epoch(num_examples, recipe.batch_size)),
-        loss=cross_entropy(recipe.label_smoothing),
+        loss=loss(recipe.label_smoothing),
         metrics=["accuracy"],
     )
     return model
@@ -96,7 +90,8 @@ def accuracy(model, x, y, batch_size: int = EVAL_BATCH_SIZE) -> float:
 def dataset(x, y, batch_size: int, seed: int = 0):
     """Return an endless tf.data stream of ``(x, y)`` batches, reshuffled on every pass.
 
-    Pass ``steps_per_epoch=steps_per_epoch(len(x), batch_size)`` to ``fit`` with it. The
+    It feeds ``fit`` on every Keras backend (TensorFlow, JAX and PyTorch all accept a
+    tf.data stream). Pass ``steps_per_epoch=steps_per_epoch(len(x), batch_size)`` to ``fit`` with it. The
     stream repeats instead of being rebuilt each epoch: rebuilding cost up to 5 s of idle
     time per epoch on a 2-core CPU (see benchmarks/README.md). The arrays are wrapped once,
     not copied per epoch. tf.data's autotuning is off: its background thread, which wakes
@@ -118,11 +113,11 @@ def dataset(x, y, batch_size: int, seed: int = 0):
 
 def train(model, recipe: Recipe, x_train, y_train, x_val=None, y_val=None,
           verbose: int = 0, callbacks=(), seed: int = 0) -> dict:
-    """Compile and fit ``model`` by ``recipe``; return its history and training seconds."""
+    """Compile and fit ``model`` by ``recipe`` on integer labels; return its history and seconds."""
     compile_model(model, recipe, len(x_train))
     clock = EpochClock()
-    validation = (x_val, y_val) if x_val is not None and len(x_val) else None
-    batches = dataset(x_train, y_train, recipe.batch_size, seed)
+    validation = (x_val, one_hot(y_val)) if x_val is not None and len(x_val) else None
+    batches = dataset(x_train, one_hot(y_train), recipe.batch_size, seed)
     start = time.perf_counter()
     history = model.fit(batches, validation_data=validation, epochs=recipe.epochs,
                         validation_batch_size=EVAL_BATCH_SIZE,

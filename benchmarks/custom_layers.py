@@ -1,16 +1,19 @@
-"""Keras layers that make the default network fast on a CPU, each measured in benchmarks/."""
+"""TensorFlow-only layers that made an earlier default network faster on a CPU.
+
+The lessons' models use only what ships with Keras, so that a saved model opens in a bare
+``keras.models.load_model`` on any backend. These layers are kept here, outside the package,
+to measure what they were worth against the plain network (benchmarks/README.md).
+"""
 
 from __future__ import annotations
 
-from ._quiet import import_keras
-from .errors import ParameterError
+import keras
+import tensorflow as tf
 
-keras = import_keras()
-
-import tensorflow as tf  # noqa: E402  (after import_keras, which loads it quietly)
+from digitlib.errors import ParameterError
 
 
-@keras.saving.register_keras_serializable(package="digitlib")
+@keras.saving.register_keras_serializable(package="digitlib_benchmarks")
 class SpaceToDepth(keras.layers.Layer):
     """Fold each 2 × 2 block of pixels into 4 channels: 28 × 28 × 1 becomes 14 × 14 × 4.
 
@@ -69,7 +72,7 @@ def _max_pool_2x2(x):
     return pooled, grad
 
 
-@keras.saving.register_keras_serializable(package="digitlib")
+@keras.saving.register_keras_serializable(package="digitlib_benchmarks")
 class MaxPool2x2(keras.layers.Layer):
     """Keep the largest value of each 2 × 2 block, like ``MaxPooling2D(2)``, with a faster gradient.
 
@@ -103,7 +106,7 @@ def _max_of_four(z):
     return maxima, grad
 
 
-@keras.saving.register_keras_serializable(package="digitlib")
+@keras.saving.register_keras_serializable(package="digitlib_benchmarks")
 class ConvMaxPool(keras.layers.Layer):
     """Compute ``Conv2D(filters, kernel_size, activation="relu")`` then ``MaxPooling2D(2)`` as one layer.
 

@@ -1,0 +1,143 @@
+"""Plain Keras on every backend: the models use only Keras' own parts, and their files cross backends."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import digitlib as dl
+from digitlib.runs import RunDir
+
+BACKENDS = ("tensorflow", "jax", "torch")
+#: CI sets this, so that a missing backend fails there instead of being skipped.
+REQUIRE = os.environ.get("DIGITLIB_REQUIRE_BACKENDS") == "1"
+
+
+def need_backend(name: str) -> None:
+    """Skip (or, in CI, fail) when the package behind a Keras backend is not installed."""
+    if importlib.util.find_spec(name) is None:
+        message = (f"the {name} backend is not installed: pip install -e '.[{name}]'"
+                   if name != "tensorflow" else "tensorflow is not installed")
+        if REQUIRE:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def python(code: str, backend: str, *args, timeout: int = 300) -> dict:
+    """Run ``code`` in a fresh Python on ``backend``; return the JSON it prints last."""
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    done = subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# Loads a model file with nothing but Keras and predicts the digits of an .npy file.
+BARE_PREDICT = """
+import json, sys
+import numpy as np
+import keras
+model = keras.models.load_model(sys.argv[1])
+x = np.load(sys.argv[2])
+probabilities = np.asarray(model.predict(x, verbose=0))
+print(json.dumps({"backend": keras.backend.backend(), "digitlib": "digitlib" in sys.modules,
+                  "probabilities": probabilities.tolist()}))
+"""
+
+
+@pytest.mark.parametrize("name", ["seed", "kerasio", "default", "best"])
+def test_every_model_is_built_from_keras_own_layers(name):
+    model = dl.build_model(name)
+    foreign = [type(layer).__module__ for layer in model.layers
+               if not type(layer).__module__.startswith("keras.")]
+    assert not foreign, f"{name} uses layers from outside Keras: {foreign}"
+
+
+def test_default_model_reads_only_the_centre_24_x_24():
+    model = dl.build_model("default")
+    x = np.random.default_rng(1).random((4, 28, 28, 1), dtype=np.float32)
+    framed = x.copy()
+    framed[:, :2], framed[:, -2:], framed[:, :, :2], framed[:, :, -2:] = 1, 0, 1, 0
+    np.testing.assert_array_equal(model.predict(framed, verbose=0), model.predict(x, verbose=0))
+    inner = x.copy()
+    inner[:, 2, 2] = 1 - inner[:, 2, 2]  # the first pixel inside the frame
+    assert not np.allclose(model.predict(inner, verbose=0), model.predict(x, verbose=0))
+
+
+def test_compiled_recipe_uses_keras_own_loss_and_optimizer():
+    model = dl.training.compile_model(dl.build_model("default"), dl.recipe("default"), 1000)
+    assert type(model.loss).__module__.startswith("keras.")
+    assert type(model.optimizer).__module__.startswith("keras.")
+    assert model.loss.get_config()["label_smoothing"] == pytest.approx(0.1)
+
+
+@pytest.fixture(scope="module")
+def trained_files(tmp_path_factory):
+    """Train the default model briefly on real digits; save it as .keras and .h5."""
+    folder = tmp_path_factory.mktemp("trained")
+    data = dl.load_mnist("sample")
+    x, y = dl.prepare_images(data.x_train[:2000]), data.y_train[:2000]
+    dl.set_seed(0)
+    model = dl.build_model("default")
+    dl.train(model, dl.recipe("default", epochs=2), x, y, seed=0)
+    x_test = dl.prepare_images(data.x_test[:200])
+    np.save(folder / "x_test.npy", x_test)
+    run = RunDir(folder)
+    run.save_model(model, "mnist.keras")
+    run.save_model(model, "mnist.h5")
+    return folder, model.predict(x_test, verbose=0)
+
+
+@pytest.mark.parametrize("file", ["mnist.keras", "mnist.h5"])
+def test_saved_model_opens_in_bare_keras_without_digitlib(trained_files, file):
+    folder, expected = trained_files
+    out = python(BARE_PREDICT, "tensorflow", folder / file, folder / "x_test.npy")
+    assert out["digitlib"] is False
+    np.testing.assert_allclose(out["probabilities"], expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_model_trained_on_tensorflow_reads_the_same_digits_on_other_backends(trained_files, backend):
+    need_backend(backend)
+    folder, expected = trained_files
+    out = python(BARE_PREDICT, backend, folder / "mnist.keras", folder / "x_test.npy")
+    assert out["backend"] == backend and out["digitlib"] is False
+    got = np.asarray(out["probabilities"])
+    assert (got.argmax(axis=1) == expected.argmax(axis=1)).all()
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+# Trains the default twice with one seed on a backend; saves the first model.
+TRAIN_TWICE = """
+import json, sys
+import digitlib as dl
+data = dl.load_mnist("sample")
+x, y = dl.prepare_images(data.x_train[:600]), data.y_train[:600]
+losses = []
+for attempt in range(2):
+    dl.set_seed(3)
+    model = dl.build_model("default")
+    result = dl.train(model, dl.recipe("default", epochs=1, batch_size=64), x, y, seed=3)
+    losses.append(result["history"]["loss"])
+    if attempt == 0:
+        dl.runs.RunDir(sys.argv[1]).save_model(model, "mnist.keras")
+import keras
+print(json.dumps({"backend": keras.backend.backend(), "losses": losses}))
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_same_seed_same_numbers_and_the_file_opens_on_tensorflow(backend, tmp_path, trained_files):
+    need_backend(backend)
+    out = python(TRAIN_TWICE, backend, tmp_path)
+    assert out["backend"] == backend
+    assert out["losses"][0] == out["losses"][1]
+    folder, _ = trained_files
+    x_test = np.load(folder / "x_test.npy")
+    there = python(BARE_PREDICT, backend, tmp_path / "mnist.keras", folder / "x_test.npy")
+    here = dl.load_model(tmp_path / "mnist.keras").predict(x_test, verbose=0)
+    assert (np.asarray(there["probabilities"]).argmax(axis=1) == here.argmax(axis=1)).all()
