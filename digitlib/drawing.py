@@ -120,6 +120,9 @@ class DrawingPad(anywidget.AnyWidget):
         predict(model, render_strokes([[[0.5, 0.2], [0.5, 0.8]]]))
         self._read()
 
+    def __repr__(self) -> str:
+        return f"DrawingPad(prediction={self.prediction!r})"
+
     def clear(self) -> None:
         """Empty the canvas."""
         self.strokes = []
