@@ -98,5 +98,6 @@ def test_the_pad_reads_with_a_real_keras_model(tmp_path):
 
 
 def test_the_widget_s_javascript_and_css_ship_with_the_package():
-    assert (drawing.STATIC / "drawing.js").read_text().strip().endswith("export default { render };")
+    script = (drawing.STATIC / "drawing.js").read_text()
+    assert script.strip().endswith("export default { render };")
     assert ".digitlib-pad-canvas" in (drawing.STATIC / "drawing.css").read_text()
