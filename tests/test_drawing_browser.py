@@ -3,7 +3,7 @@
 The test trains the default network quickly (two passes over 30,000 digits of the full MNIST
 in DIGITLIB_DATA, or four over the small sample without it), starts JupyterLab on 127.0.0.1 with
 a token in a temporary folder, opens a notebook that shows the pad for that model, draws
-0, 1 and 7 with mouse strokes, and reads ``pad.prediction`` from the kernel after each. It
+each digit 0 to 9 with mouse strokes, and reads ``pad.prediction`` from the kernel after each. It
 checks the Clear button and ``pad.clear()``, measures the time from the end of a stroke to
 the updated answer, and takes the screenshot the README shows.
 
@@ -77,12 +77,25 @@ def ellipse(cx, cy, rx, ry, turns=1.08):
     return np.stack([cx + rx * np.cos(angles), cy + ry * np.sin(angles)], axis=1)
 
 
-# Each digit as a person draws it on the canvas, one or two strokes, about 60% of its height.
+# Each digit as a person draws it on the canvas, in one or two strokes, about 60% of its height.
 DIGITS = {
     0: [ellipse(0.5, 0.5, 0.2, 0.3)],
     1: [stroke([(0.54, 0.2), (0.5, 0.5), (0.47, 0.8)], seed=1)],
+    2: [stroke([(0.3, 0.32), (0.4, 0.2), (0.55, 0.18), (0.68, 0.27), (0.66, 0.42), (0.3, 0.8),
+                (0.72, 0.8)])],
+    3: [stroke([(0.3, 0.22), (0.6, 0.2), (0.68, 0.32), (0.5, 0.48), (0.7, 0.62), (0.62, 0.78),
+                (0.3, 0.8)])],
+    4: [stroke([(0.6, 0.2), (0.28, 0.6), (0.75, 0.6)]), stroke([(0.6, 0.35), (0.6, 0.82)])],
+    5: [stroke([(0.68, 0.2), (0.35, 0.2), (0.32, 0.48), (0.55, 0.44), (0.68, 0.58), (0.62, 0.78),
+                (0.32, 0.8)])],
+    6: [stroke([(0.62, 0.18), (0.42, 0.35), (0.32, 0.6), (0.4, 0.8), (0.6, 0.8), (0.66, 0.62),
+                (0.5, 0.52), (0.34, 0.62)])],
     7: [stroke([(0.28, 0.22), (0.72, 0.22), (0.58, 0.45), (0.44, 0.8)], seed=2)],
+    8: [np.concatenate([ellipse(0.5, 0.33, 0.14, 0.14, 1.0),
+                        ellipse(0.5, 0.64, 0.17, 0.17, 1.0)[::-1]])],
+    9: [ellipse(0.5, 0.35, 0.16, 0.15, 1.0), stroke([(0.66, 0.35), (0.62, 0.82)])],
 }
+SCREENSHOT_DIGIT = 7  # the README and lesson 6 show the pad with this digit drawn
 
 
 def free_port() -> int:
@@ -236,15 +249,31 @@ def ink_pixels(page) -> int:
     return page.evaluate(INK)
 
 
+def screenshot(page, path: Path) -> None:
+    """Take the pad's picture; copy it to $DIGITLIB_SCREENSHOT too, when that is set."""
+    page.locator(".digitlib-pad").screenshot(path=str(path))
+    if os.environ.get("DIGITLIB_SCREENSHOT"):
+        target = Path(os.environ["DIGITLIB_SCREENSHOT"])
+        partial = target.with_name(target.name + ".partial")
+        shutil.copyfile(path, partial)
+        os.replace(partial, target)  # atomic: the old picture stays until the new one is whole
+
+
 PREDICTION = "(pad.prediction.digit, pad.prediction.probability) if pad.prediction else None"
 
 
-def test_drawn_digits_are_read_in_the_browser(lab, tmp_path, capsys):
-    executable = chromium_path()
+@pytest.fixture(scope="module")
+def browser_tools():
+    """Find chromium and Playwright before any training, failing at once without them."""
+    return chromium_path(), sync_playwright()
+
+
+def test_drawn_digits_are_read_in_the_browser(browser_tools, lab, tmp_path, capsys):
+    executable, playwright_context = browser_tools
     started = time.perf_counter()
     latencies, round_trips = [], []
     kernel = None
-    with sync_playwright()() as playwright:
+    with playwright_context() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1100, "height": 800})
         page.goto(f"{lab['url']}/lab/tree/pad.ipynb?token={lab['token']}")
@@ -274,13 +303,8 @@ def test_drawn_digits_are_read_in_the_browser(lab, tmp_path, capsys):
                 assert shown.startswith(str(digit)), shown
                 image = kernel.run("", "[round(float(v), 3) for v in pad.image.ravel()]")
                 assert len(image) == 784 and max(image) == 1.0
-
-            screenshot = tmp_path / "drawing_pad.png"
-            page.locator(".digitlib-pad").screenshot(path=str(screenshot))
-            if os.environ.get("DIGITLIB_SCREENSHOT"):
-                target = Path(os.environ["DIGITLIB_SCREENSHOT"])
-                shutil.copyfile(screenshot, target.with_name(target.name + ".tmp"))
-                os.replace(target.with_name(target.name + ".tmp"), target)
+                if digit == SCREENSHOT_DIGIT:
+                    screenshot(page, tmp_path / "drawing_pad.png")
 
             sent = int(page.locator(".digitlib-pad").get_attribute("data-sent"))
             page.locator(".digitlib-pad-clear").click()
