@@ -9,8 +9,9 @@ from ._quiet import import_keras as _import_keras
 
 _import_keras()
 
-from . import evaluation, imaging, models, plots, preprocessing  # noqa: E402
+from . import drawing, evaluation, imaging, models, plots, preprocessing  # noqa: E402
 from .data import MNIST, load_mnist  # noqa: E402
+from .drawing import DrawingPad  # noqa: E402
 from .errors import (  # noqa: E402
     DataError,
     DigitlibError,
@@ -36,10 +37,11 @@ from .training import accuracy, compile_model, set_seed, train  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
-    "MNIST", "DataError", "DigitlibError", "ImageError", "LessonError", "MissingArtifactError",
-    "ParameterError", "RunDir", "accuracy", "build_model", "check_parameters", "compile_model",
-    "confusion_matrix", "evaluation", "imaging", "load_mnist", "load_model", "make_optimizer",
-    "misclassified", "model_names", "models", "most_confused_pairs", "one_hot",
-    "per_class_report", "plots", "predict", "prepare_images", "preprocessing", "recipe",
-    "set_seed", "split_validation", "sweep", "take_subset", "train",
+    "MNIST", "DataError", "DigitlibError", "DrawingPad", "ImageError", "LessonError",
+    "MissingArtifactError", "ParameterError", "RunDir", "accuracy", "build_model",
+    "check_parameters", "compile_model", "confusion_matrix", "drawing", "evaluation", "imaging",
+    "load_mnist", "load_model", "make_optimizer", "misclassified", "model_names",
+    "models", "most_confused_pairs", "one_hot", "per_class_report", "plots", "predict",
+    "prepare_images", "preprocessing", "recipe", "set_seed", "split_validation", "sweep",
+    "take_subset", "train",
 ]

@@ -19,8 +19,8 @@ def _grid(n: int, cols: int, cell: float = 1.1, **kwargs):
     return fig, axes.flat
 
 
-def _image(ax, image, title=None, color="black"):
-    ax.imshow(np.asarray(image).reshape(28, 28), cmap="gray_r", vmin=0,
+def _image(ax, image, title=None, color="black", cmap="gray_r"):
+    ax.imshow(np.asarray(image).reshape(28, 28), cmap=cmap, vmin=0,
               vmax=1 if np.asarray(image).dtype != np.uint8 else 255)
     if title is not None:
         ax.set_title(title, fontsize=9, color=color)
@@ -115,21 +115,30 @@ def confusion_matrix(cm, title: str = "Confusion matrix (test set)"):
     return fig
 
 
-def misclassified_gallery(images, y_true, probabilities, indices, cols: int = 8):
-    """Show wrongly classified digits: true label, prediction and its probability."""
+def misclassified_gallery(images, y_true, probabilities, indices, cols: int = 8,
+                          cmap: str = "gray_r"):
+    """Show wrongly classified digits: true label, prediction and its probability.
+
+    ``cmap`` is matplotlib's colour map for the digits: ``"gray_r"`` draws 0 white and
+    1 black, ``"gray"`` 0 black and 1 white.
+    """
     probabilities = np.asarray(probabilities)
     fig, axes = _grid(len(indices), cols, cell=1.35)
     for ax, i in zip(axes, indices):
         predicted = int(probabilities[i].argmax())
         _image(ax, images[i], f"true {int(y_true[i])}\npred {predicted} "
-               f"({probabilities[i, predicted]:.0%})", color="tab:red")
+               f"({probabilities[i, predicted]:.0%})", color="tab:red", cmap=cmap)
     fig.suptitle("Misclassified test digits, most confident first")
     fig.tight_layout()
     return fig
 
 
-def probability_bars(probabilities, images=None, titles=None, cols: int = 4):
-    """Show each image beside a bar chart of its ten class probabilities."""
+def probability_bars(probabilities, images=None, titles=None, cols: int = 4,
+                     cmap: str = "gray_r"):
+    """Show each image beside a bar chart of its ten class probabilities.
+
+    ``cmap`` is matplotlib's colour map for the images, as in :func:`misclassified_gallery`.
+    """
     probabilities = np.atleast_2d(probabilities)
     n = len(probabilities)
     cols = min(cols, n)
@@ -141,7 +150,7 @@ def probability_bars(probabilities, images=None, titles=None, cols: int = 4):
     for k, probs in enumerate(probabilities):
         img_ax, bar_ax = axes[k // cols, 2 * (k % cols)], axes[k // cols, 2 * (k % cols) + 1]
         if images is not None:
-            _image(img_ax, images[k], titles[k] if titles else None)
+            _image(img_ax, images[k], titles[k] if titles else None, cmap=cmap)
         bar_ax.axis("on")
         colors = ["tab:blue"] * 10
         colors[int(np.argmax(probs))] = "tab:orange"

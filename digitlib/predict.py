@@ -108,8 +108,10 @@ def _as_list(images) -> list:
 def _probabilities(model, digits: list[np.ndarray]) -> np.ndarray:
     if not digits:
         return np.zeros((0, 10), dtype=np.float32)
-    return np.asarray(model.predict(prepare_images(np.stack(digits)), batch_size=BATCH,
-                                    verbose=0))
+    x = prepare_images(np.stack(digits))
+    if len(x) <= BATCH:  # one batch: skip predict's input pipeline, which costs ~0.1 s a call
+        return np.asarray(model.predict_on_batch(x))
+    return np.asarray(model.predict(x, batch_size=BATCH, verbose=0))
 
 
 def _prediction(probabilities: np.ndarray) -> Prediction:
