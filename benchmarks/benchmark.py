@@ -5,6 +5,7 @@ Usage (from the repository root, with DIGITLIB_DATA pointing at a full MNIST cop
     python benchmarks/benchmark.py                       # seed, kerasio, default, best
     python benchmarks/benchmark.py --models default kerasio --seeds 0 1 2
     python benchmarks/benchmark.py --models seed --all-training-images  # as the original did
+    python benchmarks/benchmark.py --models kerasio default custom-default  # plain vs custom layers
 
 Each (model, seed) trains in its own process, so peak memory is that recipe's alone. Every
 recipe trains on the lessons' 54,000-image training split (or, with --all-training-images, on
@@ -30,6 +31,9 @@ TARGET = 0.99
 # How each recipe is fed: the published recipes pass NumPy arrays to fit, as their
 # sources do; digitlib's recipes use the tf.data pipeline that measured faster here.
 PUBLISHED = {"seed", "kerasio"}
+#: Networks outside digitlib's registry, trained by the default recipe: the previous default,
+#: built with the TensorFlow-only layers of custom_layers.py.
+EXTRA = {"custom-default"}
 
 
 def lessons_split(all_images: bool = False) -> dict:
@@ -60,9 +64,16 @@ def run_one(model: str, seed: int, epochs: int | None, learning_rate: float | No
     data = lessons_split(all_images)
     x_train, y_train, x_test, y_test = (data[k] for k in ("x_train", "y_train", "x_test", "y_test"))
     dl.set_seed(seed)
-    net = dl.build_model(model)
-    recipe = dl.recipe(model, epochs=epochs, learning_rate=learning_rate)
+    if model in EXTRA:
+        from default_variants import custom_default
+
+        net, recipe = custom_default(), dl.recipe("default", epochs=epochs,
+                                                  learning_rate=learning_rate)
+    else:
+        net = dl.build_model(model)
+        recipe = dl.recipe(model, epochs=epochs, learning_rate=learning_rate)
     compile_model(net, recipe, len(x_train))
+    y_train = dl.one_hot(y_train)
     clock = EpochClock(test_data=(x_test, y_test))
     if model in PUBLISHED:
         fit_data = dict(x=x_train, y=y_train, batch_size=recipe.batch_size)

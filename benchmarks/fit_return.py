@@ -42,6 +42,7 @@ def main(argv=None) -> int:
 
     data = dl.load_mnist("auto")
     x, y, x_val, y_val = dl.split_validation(dl.prepare_images(data.x_train), data.y_train, 0.1)
+    y, y_val = dl.one_hot(y), dl.one_hot(y_val)  # the recipe's loss takes one-hot labels
     recipe = dl.recipe("default")
     print(f"default recipe, {recipe.epochs} epochs on {len(x):,} images; "
           "seconds from the end of training to fit() returning:")

@@ -141,3 +141,27 @@ def test_same_seed_same_numbers_and_the_file_opens_on_tensorflow(backend, tmp_pa
     there = python(BARE_PREDICT, backend, tmp_path / "mnist.keras", folder / "x_test.npy")
     here = dl.load_model(tmp_path / "mnist.keras").predict(x_test, verbose=0)
     assert (np.asarray(there["probabilities"]).argmax(axis=1) == here.argmax(axis=1)).all()
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_lessons_run_end_to_end_on_backend(backend, tmp_path):
+    """The papermill chain on a subset, every lesson's kernel on ``backend``; TensorFlow reads its model."""
+    need_backend(backend)
+    full = bool(os.environ.get("DIGITLIB_DATA"))
+    size, floor = (12_000, 0.98) if full else (4_000, 0.85)  # without a copy: the 5,000-digit sample
+    run_dir = tmp_path / f"on {backend}"
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    done = subprocess.run(
+        [sys.executable, "-m", "digitlib", "run", "--quiet", "--run-dir", str(run_dir),
+         "-p", "train_size", str(size), "-p", "epochs", "2", "-p", "show_adadelta_demo", "False"],
+        env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert f"on the {backend} backend" in (run_dir / "04_train.ipynb").read_text()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["test_accuracy"] >= floor, metrics
+    data = dl.load_mnist("auto" if full else "sample")
+    x_test = dl.prepare_images(data.x_test[:500])
+    np.save(tmp_path / "x.npy", x_test)
+    there = python(BARE_PREDICT, backend, run_dir / "mnist.keras", tmp_path / "x.npy")
+    here = dl.load_model(run_dir / "mnist.keras").predict(x_test, verbose=0)
+    assert (np.asarray(there["probabilities"]).argmax(axis=1) == here.argmax(axis=1)).all()
