@@ -41,7 +41,7 @@ def cmd_run(args) -> int:
         given["data"] = str(Path(given["data"]).resolve())  # the lessons run in notebooks/
     run_dir = run_path(args.run_dir).resolve()
     plan = resolve_parameters(paths, given, run_dir)
-    clear_previous(run_dir, args.first)
+    clear_previous(run_dir, args.first, args.last)
     run_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with muted_stderr() as stderr:  # the kernels' own start-up chatter
@@ -54,7 +54,8 @@ def cmd_run(args) -> int:
                 bar.write(f"digitlib: warning: {warning}", file=stderr)
         bar.close()
     evaluated = ARTIFACTS["metrics.json"][0] in {path.stem for path in paths}
-    _summarise(run_dir, args.run_dir, time.perf_counter() - start, metrics=evaluated)
+    shown = args.run_dir if run_path(args.run_dir) == Path(args.run_dir) else str(run_dir)
+    _summarise(run_dir, shown, time.perf_counter() - start, metrics=evaluated)
     return 0
 
 
@@ -106,8 +107,8 @@ def cmd_sweep(args) -> int:
             fixed[name] = values[0]
         else:
             grid[name] = values
-    table = sweep(run_path(args.sweep_dir), grid, jobs=args.jobs, first=args.first, last=args.last,
-                  progress=not args.quiet, fixed=fixed)
+    table = sweep(run_path(args.sweep_dir), grid, jobs=args.jobs, first=args.first,
+                  last=args.last, progress=not args.quiet, fixed=fixed)
     failed = table[table["error"].notna()]
     for _, row in failed.iterrows():
         print(f"digitlib: run {row['run_dir']} failed: {row['error']}", file=sys.stderr)
@@ -161,11 +162,11 @@ def _lesson_parameters_help() -> str:
         names = [name for name in defaults if name != "run_dir"]
         lines.append(f"  {path.stem}" + ("" if names else ": no parameters but the run folder"))
         for name in names:
-            lines.append(f"    {name} = {defaults[name]!r}  # {helps.get(name, '')}".rstrip(" #"))
+            comment = f"  # {helps[name]}" if helps.get(name) else ""
+            lines.append(f"    {name} = {defaults[name]!r}{comment}")
         folder = own_folder(path)
         if folder:
-            lines.append(f"    (a long sweep of several trainings, in RUN_DIR/{folder}; "
-                         f"only with --last {path.name[:2]})")
+            lines.append(f"    (a long sweep of several trainings, run in RUN_DIR/{folder})")
     return "\n".join(lines)
 
 

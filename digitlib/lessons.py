@@ -148,19 +148,21 @@ def lessons_label(paths: list[Path]) -> str:
     return first if first == last else f"{first} to {last}"
 
 
-def clear_previous(run_dir: Path, first) -> list[Path]:
+def clear_previous(run_dir: Path, first, last=99) -> list[Path]:
     """Remove what lessons numbered ``first`` and later left in ``run_dir``; return it.
 
-    Only the files those lessons write are removed (their executed notebooks, the
-    artifacts in :data:`digitlib.runs.ARTIFACTS` and a lesson's own folder), so a new run
-    never mixes with an earlier one and files of your own stay. What earlier lessons
-    wrote stays too: it is the input of a run that starts at ``first``.
+    Only the files those lessons write are removed (their executed notebooks and the
+    artifacts in :data:`digitlib.runs.ARTIFACTS`), so a new run never mixes with an
+    earlier one and files of your own stay. What earlier lessons wrote stays too: it is
+    the input of a run that starts at ``first``. The folder of a lesson that keeps its
+    own (lesson 07's sweep) depends on no other lesson, and is removed only when that
+    lesson is one of ``first`` to ``last``.
     """
     import shutil
 
     from .runs import ARTIFACTS
 
-    start = lesson_number(first, "--first")
+    start, end = lesson_number(first, "--first"), lesson_number(last, "--last")
     later = [p for p in sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
              if int(p.name[:2]) >= start]
     stems = {p.stem for p in later}
@@ -172,7 +174,7 @@ def clear_previous(run_dir: Path, first) -> list[Path]:
             target.unlink()
             removed.append(target)
     for path in later:
-        folder = own_folder(path)
+        folder = own_folder(path) if int(path.name[:2]) <= end else None
         if folder and (Path(run_dir) / folder).is_dir():
             shutil.rmtree(Path(run_dir) / folder)
             removed.append(Path(run_dir) / folder)

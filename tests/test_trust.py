@@ -73,7 +73,8 @@ def test_two_digit_lessons_sort_as_numbers(tmp_path, monkeypatch):
 @pytest.mark.parametrize("args, fragment", [
     (["--first", "x"], "--first must be a lesson number such as 4 or 04, got 'x'"),
     (["--first", "6", "--last", "2"], "--first 6 comes after --last 2"),
-    (["--last", "5", "-p", "jobs", "2"], "parameter 'jobs' is not used by these lessons (01 to 05)"),
+    (["--last", "5", "-p", "jobs", "2"],
+     "parameter 'jobs' is not used by these lessons (01 to 05)"),
 ])
 def test_bad_range_stops_before_any_lesson(tmp_path, capsys, fake_lessons, args, fragment):
     assert main(["run", "--run-dir", str(tmp_path / "r"), "--quiet", *args]) == 2
@@ -145,7 +146,8 @@ def test_kernels_inherit_the_session_run_folder(tmp_path):
     import papermill
 
     nb = lesson_notebook('run_dir = "../runs/default"')
-    nb.cells.append(nbformat.v4.new_code_cell("import digitlib as dl\nprint(dl.RunDir(run_dir).path)"))
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import digitlib as dl\nprint(dl.RunDir(run_dir).path)"))
     source, output = tmp_path / "probe.ipynb", tmp_path / "probe-out.ipynb"
     nbformat.write(nb, source)
     papermill.execute_notebook(str(source), str(output), cwd=str(NOTEBOOKS), progress_bar=False,
@@ -181,6 +183,9 @@ def test_clear_previous_removes_what_later_lessons_wrote(tmp_path):
     clear_previous(tmp_path / "run", "04")
     left = sorted(p.name for p in (tmp_path / "run").iterdir())
     assert left == ["notes.txt", "prepared.npz"]  # lesson 02's output is this run's input
+    plant_earlier_run(tmp_path / "again")
+    clear_previous(tmp_path / "again", "04", "05")  # lesson 07's sweep needs nothing of 04
+    assert (tmp_path / "again" / "experiments" / "sweep.csv").is_file()
 
 
 def test_failed_rerun_reports_nothing_of_the_earlier_run(tmp_path, capsys):
