@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from .errors import DigitlibError, LessonError, ParameterError
-from .runs import DEFAULT_RUN_DIR
+from .runs import ARTIFACTS, DEFAULT_RUN_DIR, run_path
 
 
 def _parameter_pairs(pairs) -> dict:
@@ -22,39 +22,54 @@ def _parameter_pairs(pairs) -> dict:
 
 
 def cmd_run(args) -> int:
-    """Execute lessons 01 to 05 with papermill into the run folder, then summarise."""
+    """Execute lessons 01 to 05 with papermill into the run folder, then summarise.
+
+    Each lesson gets only the parameters it declares; what lessons from ``--first`` on
+    left in the folder by an earlier run is removed first, so the two never mix.
+    """
     from tqdm import tqdm
 
     from ._quiet import muted_stderr
-    from .lessons import execute, lesson_parameters, lesson_paths, resolve_parameters
+    from .lessons import clear_previous, execute, lesson_paths, resolve_parameters, sample_warning
+    from .params import DATA_SOURCES
 
     paths = lesson_paths(args.first, args.last)
     given = _parameter_pairs(args.parameter)
     if "run_dir" in given:
         raise DigitlibError("give the run folder with --run-dir, not -p run_dir")
-    run_dir = Path(args.run_dir).resolve()
-    given["run_dir"] = str(run_dir)
-    parameters = resolve_parameters(paths, given)
+    if isinstance(given.get("data"), str) and given["data"] not in DATA_SOURCES:
+        given["data"] = str(Path(given["data"]).resolve())  # the lessons run in notebooks/
+    run_dir = run_path(args.run_dir).resolve()
+    plan = resolve_parameters(paths, given, run_dir)
+    clear_previous(run_dir, args.first, args.last)
     run_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with muted_stderr() as stderr:  # the kernels' own start-up chatter
         bar = tqdm(paths, unit="lesson", disable=args.quiet, file=stderr)
         for path in bar:
             bar.set_description(path.stem)
-            used = {k: v for k, v in parameters.items() if k in lesson_parameters(path)}
-            execute(path, run_dir / path.name, used)
+            execute(path, run_dir / path.name, plan[path])
+            warning = sample_warning(run_dir / path.name)
+            if warning:
+                bar.write(f"digitlib: warning: {warning}", file=stderr)
         bar.close()
-    _summarise(run_dir, args.run_dir, time.perf_counter() - start)
+    evaluated = ARTIFACTS["metrics.json"][0] in {path.stem for path in paths}
+    shown = args.run_dir if run_path(args.run_dir) == Path(args.run_dir) else str(run_dir)
+    _summarise(run_dir, shown, time.perf_counter() - start, metrics=evaluated)
     return 0
 
 
-def _summarise(run_dir: Path, shown: str, seconds: float) -> None:
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _summarise(run_dir: Path, shown: str, seconds: float, metrics: bool = True) -> None:
     metrics_path = run_dir / "metrics.json"
     print(f"lessons finished in {seconds:.0f} s; results in {shown}")
-    if metrics_path.is_file():
+    if metrics and metrics_path.is_file():
         m = json.loads(metrics_path.read_text())
         print(f"model {m['model']}: test accuracy {m['test_accuracy']:.4f}, "
-              f"training {m['train_seconds']:.1f} s over {m['epochs']} epochs "
+              f"training {m['train_seconds']:.1f} s over {_plural(m['epochs'], 'epoch')} "
               f"on {m['train_examples']:,} images ({m['data_source']})")
         print(f"model file: {Path(shown) / 'mnist.keras'}")
 
@@ -63,7 +78,7 @@ def cmd_predict(args) -> int:
     """Print ``path<TAB>digit<TAB>probability`` for each image; report bad files on stderr."""
     from .predict import predict_files
 
-    model_path = Path(args.model) if args.model else DEFAULT_RUN_DIR / "mnist.keras"
+    model_path = Path(args.model) if args.model else run_path(DEFAULT_RUN_DIR) / "mnist.keras"
     failures = 0
     for path, result in predict_files(model_path, args.images):
         if isinstance(result, DigitlibError):
@@ -92,8 +107,8 @@ def cmd_sweep(args) -> int:
             fixed[name] = values[0]
         else:
             grid[name] = values
-    table = sweep(args.sweep_dir, grid, jobs=args.jobs, first=args.first, last=args.last,
-                  progress=not args.quiet, fixed=fixed)
+    table = sweep(run_path(args.sweep_dir), grid, jobs=args.jobs, first=args.first,
+                  last=args.last, progress=not args.quiet, fixed=fixed)
     failed = table[table["error"].notna()]
     for _, row in failed.iterrows():
         print(f"digitlib: run {row['run_dir']} failed: {row['error']}", file=sys.stderr)
@@ -121,16 +136,52 @@ def cmd_refresh(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose epilog may be computed only when help is shown."""
+
+    lazy_epilog = None
+
+    def format_help(self):
+        if self.lazy_epilog is not None:
+            self.epilog = self.lazy_epilog()
+        return super().format_help()
+
+
+def _lesson_parameters_help() -> str:
+    """Return the lessons' parameters, lesson by lesson, with defaults and comments."""
+    from .lessons import lesson_parameters, lesson_paths, own_folder, parameter_help
+
+    try:
+        paths = lesson_paths("00", "99")
+    except DigitlibError as error:
+        return str(error)
+    lines = ["lesson parameters (-p NAME VALUE); each lesson gets only those it declares, and",
+             "keeps its own default for the rest:"]
+    for path in paths:
+        defaults, helps = lesson_parameters(path), parameter_help(path)
+        names = [name for name in defaults if name != "run_dir"]
+        lines.append(f"  {path.stem}" + ("" if names else ": no parameters but the run folder"))
+        for name in names:
+            comment = f"  # {helps[name]}" if helps.get(name) else ""
+            lines.append(f"    {name} = {defaults[name]!r}{comment}")
+        folder = own_folder(path)
+        if folder:
+            lines.append(f"    (a long sweep of several trainings, run in RUN_DIR/{folder})")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of the ``digitlib`` command line."""
-    parser = argparse.ArgumentParser(prog="digitlib", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="digitlib", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def lesson_range(p, last="05"):
-        p.add_argument("--first", default="01", help="first lesson number (default 01)")
+        p.add_argument("--first", default="01", help="first lesson number, 1 or 01 (default 01)")
         p.add_argument("--last", default=last, help=f"last lesson number (default {last})")
 
-    run = sub.add_parser("run", help="run lessons 01-05 end to end with papermill")
+    run = sub.add_parser("run", help="run lessons 01-05 end to end with papermill",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.lazy_epilog = _lesson_parameters_help
     run.add_argument("--run-dir", default=str(DEFAULT_RUN_DIR),
                      help="folder for the executed lessons and artifacts (default runs/default)")
     run.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),

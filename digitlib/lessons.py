@@ -9,7 +9,8 @@ import re
 from pathlib import Path
 
 from .errors import LessonError, ParameterError
-from .params import check_parameters
+from .params import CHECKS, check_parameters, unknown_message
+from .runs import DEFAULT_RUN_DIR
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -23,12 +24,29 @@ def notebooks_dir() -> Path:
     return folder
 
 
-def lesson_paths(first: str = "01", last: str = "05") -> list[Path]:
-    """Return the lesson notebooks numbered from ``first`` to ``last``, in order."""
-    found = sorted(p for p in notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
-    chosen = [p for p in found if first <= p.name[:2] <= last]
+def lesson_number(text, flag: str = "lesson") -> int:
+    """Return the lesson number that ``text`` names ("4", "04" or 4), or raise naming ``flag``."""
+    try:
+        number = int(str(text).strip())
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ParameterError(f"{flag} must be a lesson number such as 4 or 04, got {text!r}")
+    return number
+
+
+def lesson_paths(first="01", last="05") -> list[Path]:
+    """Return the lesson notebooks numbered from ``first`` to ``last``, in order.
+
+    The numbers compare as numbers, so ``last="5"`` and ``last="05"`` are the same lesson.
+    """
+    low, high = lesson_number(first, "--first"), lesson_number(last, "--last")
+    if low > high:
+        raise ParameterError(f"--first {first} comes after --last {last}")
+    found = sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+    chosen = [p for p in found if low <= int(p.name[:2]) <= high]
     if not chosen:
-        raise ParameterError(f"no lessons numbered {first} to {last} in {notebooks_dir()}")
+        raise ParameterError(f"no lessons numbered {low:02d} to {high:02d} in {notebooks_dir()}")
     return chosen
 
 
@@ -46,34 +64,134 @@ def parse_value(text: str):
     return text
 
 
-def lesson_parameters(path: Path) -> dict:
-    """Return the default values of a lesson's ``parameters`` cell."""
+def _parameters_cell(path: Path):
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if "parameters" in cell.get("metadata", {}).get("tags", []):
-            tree = ast.parse(cell.source)
-            return {
-                node.targets[0].id: ast.literal_eval(node.value)
-                for node in tree.body
-                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
-            }
-    return {}
+            return cell.source
+    return ""
 
 
-def resolve_parameters(paths: list[Path], given: dict) -> dict:
-    """Check ``given`` against the lessons' parameters; raise naming the first bad one."""
-    defaults: dict = {}
-    for path in paths:
-        defaults.update(lesson_parameters(path))
-    unknown = [name for name in given if name not in defaults]
-    if unknown:
-        raise ParameterError(
-            f"parameter {unknown[0]!r} is not used by these lessons; "
-            f"known: {', '.join(sorted(defaults))}")
-    check_parameters(**given)
-    return {**defaults, **given}
+def lesson_parameters(path: Path) -> dict:
+    """Return the default values of a lesson's ``parameters`` cell."""
+    tree = ast.parse(_parameters_cell(path))
+    return {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+    }
+
+
+def parameter_help(path: Path) -> dict[str, str]:
+    """Return each parameter of a lesson with the comment beside it in its parameters cell."""
+    source = _parameters_cell(path)
+    lines = source.splitlines()
+    helps = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            line = lines[node.lineno - 1]
+            helps[node.targets[0].id] = line.split("#", 1)[1].strip() if "#" in line else ""
+    return helps
+
+
+#: The run folder every lesson of the chain defaults to, as seen from notebooks/.
+CHAIN_RUN_DIR = Path("..") / DEFAULT_RUN_DIR
+
+
+def own_folder(path: Path) -> str | None:
+    """Return the folder name of a lesson that keeps its own folder, or None for a chain lesson.
+
+    A lesson whose default ``run_dir`` is not the chain's ``../runs/default`` (lesson 07's is
+    ``../runs/experiments``, a sweep folder) does not read or write the run folder: in a
+    batch run it works in that folder's namesake inside the run folder instead.
+    """
+    default = lesson_parameters(path).get("run_dir")
+    if default is None or Path(default) == CHAIN_RUN_DIR:
+        return None
+    return Path(default).name
+
+
+def resolve_parameters(paths: list[Path], given: dict, run_dir=None) -> dict[Path, dict]:
+    """Check ``given`` against the lessons; return what papermill gives each lesson.
+
+    Each lesson receives only the given parameters it declares, and keeps its own
+    defaults for the rest: defaults never pass from one lesson to another. Every given
+    name must be declared by at least one of the lessons. ``run_dir`` is the run folder:
+    chain lessons get it, a lesson with its own folder gets a folder inside it.
+
+    Raises:
+        ParameterError: naming the first parameter that no lesson uses or whose value
+            cannot work, with the closest known name.
+    """
+    declared = {path: lesson_parameters(path) for path in paths}
+    known = sorted({name for names in declared.values() for name in names})
+    for name in given:
+        if name not in known:
+            raise ParameterError(unknown_message(
+                name, known, f"these lessons ({lessons_label(paths)})"))
+    check_parameters(**{k: v for k, v in given.items() if k in CHECKS})
+    plan = {}
+    for path, defaults in declared.items():
+        params = {k: v for k, v in given.items() if k in defaults}
+        if run_dir is not None and "run_dir" in defaults:
+            folder = own_folder(path)
+            params["run_dir"] = str(Path(run_dir) / folder) if folder else str(run_dir)
+        plan[path] = params
+    return plan
+
+
+def lessons_label(paths: list[Path]) -> str:
+    """Return the numbers of the notebooks ``paths``: ``01 to 05``, or ``04`` for one."""
+    first, last = paths[0].name[:2], paths[-1].name[:2]
+    return first if first == last else f"{first} to {last}"
+
+
+def clear_previous(run_dir: Path, first, last=99) -> list[Path]:
+    """Remove what lessons numbered ``first`` and later left in ``run_dir``; return it.
+
+    Only the files those lessons write are removed (their executed notebooks and the
+    artifacts in :data:`digitlib.runs.ARTIFACTS`), so a new run never mixes with an
+    earlier one and files of your own stay. What earlier lessons wrote stays too: it is
+    the input of a run that starts at ``first``. The folder of a lesson that keeps its
+    own (lesson 07's sweep) depends on no other lesson, and is removed only when that
+    lesson is one of ``first`` to ``last``.
+    """
+    import shutil
+
+    from .runs import ARTIFACTS
+
+    start, end = lesson_number(first, "--first"), lesson_number(last, "--last")
+    later = [p for p in sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+             if int(p.name[:2]) >= start]
+    stems = {p.stem for p in later}
+    names = [p.name for p in later] + [n for n, (lesson, _) in ARTIFACTS.items() if lesson in stems]
+    removed = []
+    for name in names:
+        target = Path(run_dir) / name
+        if target.is_file():
+            target.unlink()
+            removed.append(target)
+    for path in later:
+        folder = own_folder(path) if int(path.name[:2]) <= end else None
+        if folder and (Path(run_dir) / folder).is_dir():
+            shutil.rmtree(Path(run_dir) / folder)
+            removed.append(Path(run_dir) / folder)
+    return removed
+
+
+def sample_warning(notebook: Path) -> str | None:
+    """Return the warning an executed lesson printed about falling back to the sample, if any."""
+    import nbformat
+
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                found = re.search(r"UserWarning: (Could not get the full MNIST.*)", output.text)
+                if found:
+                    return found.group(1).strip()
+    return None
 
 
 def execute(path: Path, output: Path, parameters: dict) -> None:

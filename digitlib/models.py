@@ -188,12 +188,20 @@ def steps_per_epoch(num_examples: int, batch_size: int) -> int:
 
 
 def load_model(path, compile: bool = True):
-    """Load a model saved as ``.keras`` or ``.h5``, raising DataError on a bad file."""
+    """Load a model saved as ``.keras`` or ``.h5``, refusing one that holds code.
+
+    Raises:
+        DataError: the file is missing, not a loadable model, or holds Python code (a
+            ``Lambda`` layer, say), which is never run: the file is read as JSON first.
+    """
+    from .model_files import check_model_file
+
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such model file")
+    check_model_file(path)
     try:
-        return keras.models.load_model(path, compile=compile)
+        return keras.models.load_model(path, compile=compile, safe_mode=True)
     except Exception as error:  # Keras raises many types for a damaged file
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise DataError(f"{path}: not a loadable Keras model ({reason[:200]})") from None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import numbers
+from pathlib import Path
 
 from .errors import ParameterError
 
@@ -57,9 +59,20 @@ def _flag(name, value):
         raise ParameterError(f"{name} must be True or False, got {value!r}")
 
 
+#: The values ``data`` takes besides the path of a copy of MNIST.
+DATA_SOURCES = ("auto", "keras", "sample")
+
+
+def _data(name, value):
+    _text(name, value)
+    if value not in DATA_SOURCES and not Path(value).exists():
+        raise ParameterError(f"{name} {value!r} is neither {', '.join(map(repr, DATA_SOURCES))} "
+                             "nor an existing folder or file")
+
+
 CHECKS = {
     "run_dir": _text,
-    "data": _text,
+    "data": _data,
     "model": _model,
     "optimizer": _optimizer,
     "epochs": lambda n, v: _whole(n, v, allow_none=True),
@@ -71,6 +84,7 @@ CHECKS = {
     "validation_fraction": _fraction,
     "label_smoothing": lambda n, v: v is not None and _fraction(n, v),
     "show_adadelta_demo": _flag,
+    "jobs": lambda n, v: _whole(n, v),
 }
 
 
@@ -78,10 +92,23 @@ def _too_big(name, value):
     raise ParameterError(f"{name} is {value}, but MNIST has only {MAX_TRAIN_SIZE} training images")
 
 
+def unknown_message(name: str, known, where: str = "the lessons") -> str:
+    """Return the one-line error for a parameter ``name`` that is not one of ``known``."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ";"
+    return f"parameter {name!r} is not used by {where}{hint} known: {', '.join(sorted(known))}"
+
+
 def check_parameters(**params) -> dict:
-    """Raise ParameterError naming the first parameter whose value cannot work; return them."""
+    """Raise ParameterError naming the first parameter that is unknown or cannot work; return them.
+
+    Raises:
+        ParameterError: for a name the lessons do not know (with the closest known name,
+            "did you mean 'epochs'?") or a value that cannot work.
+    """
     for name, value in params.items():
         check = CHECKS.get(name)
-        if check is not None:
-            check(name, value)
+        if check is None:
+            raise ParameterError(unknown_message(name, CHECKS))
+        check(name, value)
     return params

@@ -15,6 +15,10 @@ from .errors import MissingArtifactError
 
 DEFAULT_RUN_DIR = Path("runs") / "default"
 
+#: Environment variable naming a folder that stands in for the checkout's ``runs/``.
+RUNS_ENV = "DIGITLIB_RUNS"
+CHECKOUT_RUNS = Path(__file__).resolve().parents[1] / "runs"
+
 #: Every file a lesson leaves in the run folder, with the lesson that writes it
 #: and what it is, for the message when a later lesson finds it missing.
 ARTIFACTS = {
@@ -29,11 +33,30 @@ ARTIFACTS = {
 }
 
 
+def run_path(path: str | os.PathLike) -> Path:
+    """Return where the run folder ``path`` lives: moved under $DIGITLIB_RUNS if that is set.
+
+    With ``DIGITLIB_RUNS`` set, a folder inside the checkout's ``runs/`` (such as the
+    lessons' default ``../runs/default``) is the same folder under ``$DIGITLIB_RUNS``
+    instead, so that the tests never read or write the checkout's runs. Any other path,
+    and every path when the variable is not set, is returned as given.
+    """
+    path = Path(path)
+    moved = os.environ.get(RUNS_ENV)
+    if not moved:
+        return path
+    try:
+        inside = path.resolve().relative_to(CHECKOUT_RUNS)
+    except ValueError:
+        return path
+    return Path(moved) / inside
+
+
 class RunDir:
     """Read and write the artifacts of one run, e.g. ``runs/default``."""
 
     def __init__(self, path: str | os.PathLike = DEFAULT_RUN_DIR, create: bool = True):
-        self.path = Path(path)
+        self.path = run_path(path)
         if create:
             self.path.mkdir(parents=True, exist_ok=True)
 
