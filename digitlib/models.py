@@ -116,7 +116,7 @@ MODELS: dict[str, ModelSpec] = {
         "kerasio", "adam", 0.001, 15, 128,
         description="keras.io's Simple MNIST convnet recipe")),
     "default": ModelSpec(default_cnn, Recipe(
-        "default", "adam", 0.01, 4, 256, "warmup_cosine", label_smoothing=0.1,
+        "default", "adam", 0.01, 4, 128, "warmup_cosine", label_smoothing=0.1,
         description="small CNN on the cropped digit, a strided first convolution, Adam with "
                     "warm-up and cosine decay, label smoothing")),
     "best": ModelSpec(best_cnn, Recipe(
