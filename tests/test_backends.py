@@ -126,7 +126,16 @@ for attempt in range(2):
     if attempt == 0:
         dl.runs.RunDir(sys.argv[1]).save_model(model, "mnist.keras")
 import keras
-print(json.dumps({"backend": keras.backend.backend(), "losses": losses}))
+backend = keras.backend.backend()
+if backend == "tensorflow":
+    import tensorflow as tf
+    deterministic = tf.config.experimental.is_op_determinism_enabled()
+elif backend == "torch":
+    import torch
+    deterministic = torch.are_deterministic_algorithms_enabled()
+else:
+    deterministic = True  # JAX on a CPU has no switch: its kernels are deterministic
+print(json.dumps({"backend": backend, "losses": losses, "deterministic": deterministic}))
 """
 
 
@@ -135,6 +144,7 @@ def test_same_seed_same_numbers_and_the_file_opens_on_tensorflow(backend, tmp_pa
     need_backend(backend)
     out = python(TRAIN_TWICE, backend, tmp_path)
     assert out["backend"] == backend
+    assert out["deterministic"] is True  # set_seed turned the backend's switch on
     assert out["losses"][0] == out["losses"][1]
     folder, _ = trained_files
     x_test = np.load(folder / "x_test.npy")
