@@ -236,7 +236,9 @@ def test_missing_artifact_names_the_lesson(tmp_path):
     assert str(info.value) == (
         f"no trained model in {tmp_path / 'runs' / 'default'}: run 04_train first")
     with pytest.raises(dl.MissingArtifactError, match="run 02_preprocess first"):
-        run.load_arrays("prepared.npz")
+        run.load_prepared()
+    with pytest.raises(dl.MissingArtifactError, match="run 01_load_data first"):
+        run.load_mnist()
 
 
 def test_atomic_write_leaves_old_file_on_crash(tmp_path):
@@ -265,8 +267,8 @@ def test_atomic_model_save_survives_failing_save(tmp_path):
 def test_arrays_and_json_round_trip(tmp_path):
     run = RunDir(tmp_path)
     arrays = tiny_arrays()
-    run.save_arrays("mnist_raw.npz", **arrays)
-    loaded = run.load_arrays("mnist_raw.npz")
+    run.save_arrays("split.npz", **arrays)
+    loaded = run.load_arrays("split.npz")
     for key, value in arrays.items():
         np.testing.assert_array_equal(loaded[key], value)
     run.save_json("metrics.json", {"acc": np.float32(0.5), "n": np.int64(3)})
