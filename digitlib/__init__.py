@@ -60,6 +60,8 @@ def __getattr__(name: str):
         module = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name in ("models", "load_model"):
+        importlib.import_module(".training", __name__)  # registers the loss saved models name
     globals()[name] = module  # later lookups skip this function
     _seed_keras()  # if that loaded Keras after dl.set_seed
     return module

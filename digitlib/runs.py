@@ -143,6 +143,7 @@ class RunDir:
 
     def load_model(self, name: str = "mnist.keras", compile: bool = True):
         """Load a Keras model saved by :meth:`save_model`."""
+        from . import training  # noqa: F401  (registers the loss a saved model may name)
         from .models import load_model
 
         return load_model(self.require(name), compile=compile)
