@@ -37,6 +37,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+SHUTDOWN = "immediate"  # as digitlib.lessons.execute does; --graceful-shutdown waits instead
 PARTS = ("kernel", "imports", "data", "training", "figures", "writing", "other")
 
 
@@ -64,7 +65,8 @@ def profile_lesson(path: Path, out: Path, parameters: dict) -> dict:
     logging.getLogger("papermill").setLevel(logging.WARNING)
     start = time.perf_counter()
     papermill.execute_notebook(str(path), str(out), parameters=parameters, cwd=str(path.parent),
-                               progress_bar=False, log_output=False, kernel_name="python3")
+                               progress_bar=False, log_output=False, kernel_name="python3",
+                               shutdown_kernel=SHUTDOWN)
     wall = time.perf_counter() - start
     nb = nbformat.read(out, as_version=4)
     parts = dict.fromkeys(PARTS, 0.0)
@@ -112,7 +114,12 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "chain-profile"))
     parser.add_argument("--no-imports", action="store_true",
                         help="skip timing `import digitlib`, `digitlib --help` and TensorFlow")
+    parser.add_argument("--graceful-shutdown", action="store_true",
+                        help="wait for each kernel to exit, as digitlib run did before")
     args = parser.parse_args(argv)
+    global SHUTDOWN
+    if args.graceful_shutdown:
+        SHUTDOWN = "graceful"
 
     from digitlib.lessons import lesson_parameters, lesson_paths, parse_value, resolve_parameters
 
