@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 def keras_backend() -> str:
-    """Return the backend Keras will use, without importing Keras: env, keras.json, or TensorFlow."""
+    """Return the backend Keras will use, read without importing Keras (env, keras.json)."""
     backend = os.environ.get("KERAS_BACKEND")
     if backend:
         return backend

@@ -24,8 +24,7 @@ PNG_COLORS = 128
 
 
 def _finish(fig, photo: bool = False, layout: bool = True):
-    """Lay out ``fig`` at :data:`DPI`; mark it to show as JPEG if it holds photos; return it."""
-    fig.set_dpi(DPI)
+    """Lay out ``fig``; mark it to show as JPEG if it holds photos; return it."""
     if layout:
         fig.tight_layout()
     fig.digitlib_format = "jpeg" if photo else "png"
@@ -65,14 +64,14 @@ def _install_formatters() -> None:
 
 
 def encode(fig, kind: str = "png") -> str:
-    """Return ``fig`` as base64 JPEG, or as PNG with a palette of PNG_COLORS colours."""
+    """Return ``fig`` at :data:`DPI` as base64 JPEG, or as PNG with a PNG_COLORS palette."""
     import base64
     import io
 
     from PIL import Image
 
     buffer = io.BytesIO()
-    fig.canvas.print_figure(buffer, format="png", bbox_inches="tight",
+    fig.canvas.print_figure(buffer, format="png", dpi=DPI, bbox_inches="tight",
                             facecolor=fig.get_facecolor())
     image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
     out = io.BytesIO()

@@ -93,7 +93,7 @@ class RunDir:
             return {key: npz[key] for key in npz.files}
 
     def save_dataset(self, data) -> Path:
-        """Record where ``data`` (a :class:`~digitlib.data.MNIST`) came from, and its checksum, in dataset.json."""
+        """Record where ``data`` (an ``MNIST``) came from, and its checksum, in dataset.json."""
         from .data import describe
 
         return self.save_json("dataset.json", describe(data))
@@ -119,8 +119,9 @@ class RunDir:
             index = split.get(key)
             if index is None or index.ndim != 1 or not np.issubdtype(index.dtype, np.integer) or (
                     len(index) and not 0 <= index.min() <= index.max() < len(mnist.x_train)):
-                raise DataError(f"{self.path / 'split.npz'}: {key} is missing or does not index "
-                                f"the {len(mnist.x_train):,} training images: run 02_preprocess again")
+                raise DataError(f"{self.path / 'split.npz'}: {key} is missing or does not "
+                                f"index the {len(mnist.x_train):,} training images: "
+                                "run 02_preprocess again")
         train, val = split["train_index"], split["val_index"]
         return {
             "x_train": prepare_images(mnist.x_train[train]), "y_train": mnist.y_train[train],
