@@ -319,3 +319,23 @@ def test_plots_return_figures():
     ]
     assert all(isinstance(f, Figure) for f in figures)
     assert sum(bool(ax.images) for ax in figures[0].axes) == 12
+
+
+def test_notebook_figures_are_jpeg_for_photos_and_palette_png_otherwise():
+    import base64
+    import io
+
+    from IPython.core.interactiveshell import InteractiveShell
+    from PIL import Image
+
+    shell = InteractiveShell.instance()
+    arrays = tiny_arrays()
+    photo = dl.plots.photo_grid([np.full((60, 40, 3), 200, np.uint8)] * 2, titles=["a", "b"])
+    chart = dl.plots.class_balance(arrays["y_train"], arrays["y_test"])
+    photo_data, _ = shell.display_formatter.format(photo)
+    chart_data, _ = shell.display_formatter.format(chart)
+    assert "image/jpeg" in photo_data and "image/png" not in photo_data
+    assert "image/png" in chart_data and "image/jpeg" not in chart_data
+    png = Image.open(io.BytesIO(base64.b64decode(chart_data["image/png"])))
+    assert png.mode == "P"  # a palette: charts use few colours
+    assert png.width <= 8 * dl.plots.DPI + 10  # an 8-inch figure at DPI, cropped tight
