@@ -1,6 +1,5 @@
 """The run folder records the data instead of copying it; importing digitlib is cheap."""
 
-import json
 import os
 import subprocess
 import sys
