@@ -1,18 +1,18 @@
 """digitlib: the helper package behind the handwritten-digit lessons.
 
-Import it as ``import digitlib as dl``. Importing it quiets TensorFlow's C++ log
-lines first, so lesson outputs and test logs stay readable.
+Import it as ``import digitlib as dl``. Importing it is quick: it loads Keras (and with it
+TensorFlow, JAX or PyTorch), matplotlib, pandas, scikit-learn, Pillow and SciPy only when a
+function that needs them is first used, e.g. ``dl.build_model`` or ``dl.plots``. When Keras
+runs on TensorFlow, digitlib loads it without TensorFlow's start-up log lines.
 """
 
-from . import _quiet  # noqa: F401  (sets TF_CPP_MIN_LOG_LEVEL before TensorFlow loads)
-from ._quiet import import_keras as _import_keras
+from __future__ import annotations
 
-_import_keras()
+import importlib
+import sys
+import types
 
-from . import drawing, evaluation, imaging, models, plots, preprocessing  # noqa: E402
-from .data import MNIST, load_mnist  # noqa: E402
-from .drawing import DrawingPad  # noqa: E402
-from .errors import (  # noqa: E402
+from .errors import (
     DataError,
     DigitlibError,
     ImageError,
@@ -20,28 +20,63 @@ from .errors import (  # noqa: E402
     MissingArtifactError,
     ParameterError,
 )
-from .evaluation import (  # noqa: E402
-    confusion_matrix,
-    misclassified,
-    most_confused_pairs,
-    per_class_report,
-)
-from .models import build_model, load_model, make_optimizer, model_names, recipe  # noqa: E402
-from .params import check_parameters  # noqa: E402
-from .predict import predict  # noqa: E402
-from .preprocessing import one_hot, prepare_images, split_validation, take_subset  # noqa: E402
-from .runs import RunDir  # noqa: E402
-from .sweep import sweep  # noqa: E402
-from .training import accuracy, compile_model, set_seed, train  # noqa: E402
+from .params import check_parameters
+from .runs import RunDir
+from ._quiet import import_keras as _import_keras  # noqa: F401  (for the tests)
+from .seeds import seed_keras as _seed_keras
+from .seeds import set_seed
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "MNIST", "DataError", "DigitlibError", "DrawingPad", "ImageError", "LessonError",
-    "MissingArtifactError", "ParameterError", "RunDir", "accuracy", "build_model",
-    "check_parameters", "compile_model", "confusion_matrix", "drawing", "evaluation", "imaging",
-    "load_mnist", "load_model", "make_optimizer", "misclassified", "model_names",
-    "models", "most_confused_pairs", "one_hot", "per_class_report", "plots", "predict",
-    "prepare_images", "preprocessing", "recipe", "set_seed", "split_validation", "sweep",
-    "take_subset", "train",
-]
+#: The submodules ``dl.NAME`` loads on first use.
+_SUBMODULES = ("data", "drawing", "evaluation", "imaging", "model_files", "models", "plots",
+               "preprocessing", "training")
+
+#: The functions and classes ``dl.NAME`` loads on first use, by the module that holds them.
+_LAZY = {
+    "MNIST": "data", "load_mnist": "data",
+    "DrawingPad": "drawing",
+    "confusion_matrix": "evaluation", "misclassified": "evaluation",
+    "most_confused_pairs": "evaluation", "per_class_report": "evaluation",
+    "build_model": "models", "load_model": "models", "make_optimizer": "models",
+    "model_names": "models", "recipe": "models",
+    "predict": "predict",
+    "one_hot": "preprocessing", "prepare_images": "preprocessing",
+    "split_validation": "preprocessing", "take_subset": "preprocessing",
+    "sweep": "sweep",
+    "accuracy": "training", "compile_model": "training", "train": "training",
+}
+
+__all__ = sorted([
+    "DataError", "DigitlibError", "ImageError", "LessonError", "MissingArtifactError",
+    "ParameterError", "RunDir", "check_parameters", "set_seed", *_SUBMODULES, *_LAZY,
+])
+
+
+def __getattr__(name: str):
+    """Import a submodule, or the module holding a function, the first time it is used."""
+    if name in _SUBMODULES:
+        module = importlib.import_module(f".{name}", __name__)
+    elif name in _LAZY:
+        module = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = module  # later lookups skip this function
+    _seed_keras()  # if that loaded Keras after dl.set_seed
+    return module
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+class _Package(types.ModuleType):
+    """Keep ``dl.sweep`` and ``dl.predict`` the functions when their modules load."""
+
+    def __setattr__(self, name, value):
+        if name in ("sweep", "predict") and isinstance(value, types.ModuleType):
+            return  # the import system sets a package's submodule as its attribute
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -1,10 +1,26 @@
-"""Import TensorFlow and Keras without their start-up chatter on stderr."""
+"""Keep TensorFlow's start-up chatter off stderr when Keras runs on TensorFlow."""
+
+from __future__ import annotations
 
 import contextlib
+import importlib.abc
+import importlib.util
+import json
 import os
 import sys
+from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is first imported
+
+def keras_backend() -> str:
+    """Return the backend Keras will use, read without importing Keras (env, keras.json)."""
+    backend = os.environ.get("KERAS_BACKEND")
+    if backend:
+        return backend
+    config = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
+    try:
+        return json.loads(config.read_text()).get("backend") or "tensorflow"
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
 
 
 @contextlib.contextmanager
@@ -23,22 +39,60 @@ def muted_stderr():
         os.close(saved)
 
 
-def import_keras():
-    """Import TensorFlow and Keras once, hiding the C++ log lines printed before logging starts.
+class _MutedLoader(importlib.abc.Loader):
+    """Run TensorFlow's own loader with stderr muted, then probe its devices once."""
 
-    TF_CPP_MIN_LOG_LEVEL cannot silence the lines TensorFlow prints while it loads and
-    looks for a GPU (they come before its logging is set up), so stderr is muted for that.
-    The backend is the user's choice, made the Keras way (``KERAS_BACKEND`` or
-    ``~/.keras/keras.json``); digitlib never sets it.
-    """
-    if "keras" not in sys.modules:
+    def __init__(self, loader):
+        self._loader = loader
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        # TF_CPP_MIN_LOG_LEVEL cannot silence the lines TensorFlow prints while it loads
+        # and looks for a GPU (they come before its logging is set up), so stderr is muted.
         with muted_stderr():
-            import keras
+            self._loader.exec_module(module)
+            module.config.list_physical_devices()  # the GPU probe logs here, once
 
-            if keras.backend.backend() == "tensorflow":
-                import tensorflow
 
-                tensorflow.config.list_physical_devices()  # the GPU probe logs here, once
+class _QuietTensorFlow(importlib.abc.MetaPathFinder):
+    """Find TensorFlow, the first time anything imports it, with a loader that mutes it."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)  # once only, and so that find_spec below finds the real one
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _MutedLoader(spec.loader)
+        return spec
+
+
+def quiet_tensorflow() -> None:
+    """Make TensorFlow load without log lines, if Keras runs on it and it is not loaded yet."""
+    if keras_backend() != "tensorflow" or "tensorflow" in sys.modules:
+        return
+    # Its log lines after loading, errors included: with deterministic kernels on (set_seed),
+    # TensorFlow rewrites Keras' input pipeline and logs a harmless "NodeDef mentions
+    # attribute" error line into the lesson's output. Set the variable yourself to see them.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if not any(isinstance(finder, _QuietTensorFlow) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _QuietTensorFlow())
+
+
+def import_keras():
+    """Import and return Keras, quietly when it runs on TensorFlow."""
+    quiet_tensorflow()
     import keras
 
+    from .seeds import seed_keras
+
+    seed_keras()
     return keras
+
+
+quiet_tensorflow()

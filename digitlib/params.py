@@ -10,6 +10,11 @@ from .errors import ParameterError
 
 MAX_TRAIN_SIZE = 60_000
 
+#: The names ``digitlib.models`` registers, here so that checking a parameter needs no Keras
+#: (a test checks that they match).
+MODEL_NAMES = ("seed", "kerasio", "default", "best")
+OPTIMIZER_NAMES = ("adadelta", "adam", "adamw", "sgd", "rmsprop")
+
 
 def _whole(name, value, minimum=1, allow_none=False):
     if value is None and allow_none:
@@ -32,20 +37,17 @@ def _text(name, value):
 
 
 def _model(name, value):
-    from .models import MODELS
-
-    if value not in MODELS:
-        raise ParameterError(f"{name} {value!r} is unknown; known models: {', '.join(MODELS)}")
+    if value not in MODEL_NAMES:
+        raise ParameterError(
+            f"{name} {value!r} is unknown; known models: {', '.join(MODEL_NAMES)}")
 
 
 def _optimizer(name, value):
     if value is None:
         return
-    from .models import OPTIMIZERS
-
-    if value not in OPTIMIZERS:
+    if value not in OPTIMIZER_NAMES:
         raise ParameterError(
-            f"{name} {value!r} is unknown; known optimizers: {', '.join(OPTIMIZERS)}")
+            f"{name} {value!r} is unknown; known optimizers: {', '.join(OPTIMIZER_NAMES)}")
 
 
 def _fraction(name, value):

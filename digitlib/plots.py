@@ -1,4 +1,9 @@
-"""Draw the lessons' figures; every function returns its matplotlib Figure."""
+"""Draw the lessons' figures; every function returns its matplotlib Figure.
+
+In a notebook, figures of photos are shown as JPEG (PNG cannot compress their noise) and
+the others as PNG with a palette, all at :data:`DPI` dots per inch, so that the lessons
+stay light to open.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,73 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 DIGITS = np.arange(10)
+
+#: Dots per inch of every figure: sharp enough on screen, a third of the pixels of 100 dpi.
+DPI = 72
+#: JPEG quality of the photo figures: noise and paper texture hide its artefacts.
+JPEG_QUALITY = 70
+#: Colours in the palette of the other figures: charts and digits use far fewer.
+PNG_COLORS = 128
+
+
+
+def _finish(fig, photo: bool = False, layout: bool = True):
+    """Lay out ``fig``; mark it to show as JPEG if it holds photos; return it."""
+    if layout:
+        fig.tight_layout()
+    fig.digitlib_format = "jpeg" if photo else "png"
+    _install_formatters()
+    return fig
+
+
+def _install_formatters() -> None:
+    """Show digitlib's figures in IPython as JPEG (photos) or palette PNG (the rest)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return
+    from matplotlib.figure import Figure
+
+    png = shell.display_formatter.formatters["image/png"]
+    jpeg = shell.display_formatter.formatters["image/jpeg"]
+    previous = png.type_printers.get(Figure)
+    if getattr(previous, "digitlib", False):
+        return  # installed already
+
+    def as_png(fig):
+        kind = getattr(fig, "digitlib_format", None)
+        if kind is None:  # not one of digitlib's figures: as the notebook is set up
+            return previous(fig) if previous else None
+        return encode(fig, "png") if kind == "png" else None
+
+    def as_jpeg(fig):
+        return encode(fig, "jpeg") if getattr(fig, "digitlib_format", None) == "jpeg" else None
+
+    as_png.digitlib = True
+    png.for_type(Figure, as_png)
+    jpeg.for_type(Figure, as_jpeg)
+
+
+def encode(fig, kind: str = "png") -> str:
+    """Return ``fig`` at :data:`DPI` as base64 JPEG, or as PNG with a PNG_COLORS palette."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    fig.canvas.print_figure(buffer, format="png", dpi=DPI, bbox_inches="tight",
+                            facecolor=fig.get_facecolor())
+    image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    out = io.BytesIO()
+    if kind == "jpeg":
+        image.save(out, "JPEG", quality=JPEG_QUALITY)
+    else:
+        image.quantize(colors=PNG_COLORS).save(out, "PNG", optimize=True)
+    return base64.b64encode(out.getvalue()).decode("ascii")
 
 
 def _grid(n: int, cols: int, cell: float = 1.1, **kwargs):
@@ -34,8 +106,7 @@ def sample_grid(images, labels, n: int = 30, cols: int = 10, title: str | None =
         _image(ax, image, str(int(label)))
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def class_balance(y_train, y_test):
@@ -50,8 +121,7 @@ def class_balance(y_train, y_test):
     ax.set_ylabel("examples")
     ax.set_title("Examples per digit")
     ax.legend()
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def pixel_histogram(images, title: str = "Pixel intensities"):
@@ -61,8 +131,7 @@ def pixel_histogram(images, title: str = "Pixel intensities"):
     ax.set_xlabel("pixel value")
     ax.set_ylabel("pixels (log scale)")
     ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def mean_digits(images, labels):
@@ -74,8 +143,7 @@ def mean_digits(images, labels):
         ax.imshow(mean, cmap="gray_r")
         ax.set_title(str(digit), fontsize=9)
     fig.suptitle("Mean image per digit")
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def learning_curves(history: dict, title: str = "Learning curves"):
@@ -92,8 +160,7 @@ def learning_curves(history: dict, title: str = "Learning curves"):
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def confusion_matrix(cm, title: str = "Confusion matrix (test set)"):
@@ -111,8 +178,7 @@ def confusion_matrix(cm, title: str = "Confusion matrix (test set)"):
     ax.set_xlabel("predicted digit")
     ax.set_ylabel("true digit")
     ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def misclassified_gallery(images, y_true, probabilities, indices, cols: int = 8,
@@ -129,8 +195,7 @@ def misclassified_gallery(images, y_true, probabilities, indices, cols: int = 8,
         _image(ax, images[i], f"true {int(y_true[i])}\npred {predicted} "
                f"({probabilities[i, predicted]:.0%})", color="tab:red", cmap=cmap)
     fig.suptitle("Misclassified test digits, most confident first")
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def probability_bars(probabilities, images=None, titles=None, cols: int = 4,
@@ -159,8 +224,7 @@ def probability_bars(probabilities, images=None, titles=None, cols: int = 4,
         bar_ax.set_ylim(0, 1)
         bar_ax.tick_params(labelsize=7)
         bar_ax.set_title(f"{int(np.argmax(probs))}: {np.max(probs):.0%}", fontsize=9)
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def sweep_accuracy(labels, accuracies, title: str = "Test accuracy per configuration",
@@ -188,7 +252,7 @@ def sweep_accuracy(labels, accuracies, title: str = "Test accuracy per configura
     if lines:
         fig.legend(loc="lower center", ncol=len(lines), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.3 / height if lines else 0, 1, 1))
-    return fig
+    return _finish(fig, layout=False)
 
 
 def sweep_curves(histories: dict, metrics=("accuracy", "val_accuracy"),
@@ -210,8 +274,7 @@ def sweep_curves(histories: dict, metrics=("accuracy", "val_accuracy"),
     if histories:
         axes.flat[0].legend(fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def photo_grid(images, titles=None, cols: int = 5, cell: float = 1.3):
@@ -222,8 +285,7 @@ def photo_grid(images, titles=None, cols: int = 5, cell: float = 1.3):
         ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
         if titles is not None:
             ax.set_title(titles[k], fontsize=9)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, photo=True)
 
 
 def preprocessing_steps(steps, titles=None, cell: float = 1.25):
@@ -250,8 +312,7 @@ def preprocessing_steps(steps, titles=None, cell: float = 1.25):
             ax.set_xlabel(f"{image.shape[1]}x{image.shape[0]}", fontsize=7)
         if titles is not None:
             axes[r, 0].set_ylabel(titles[r], fontsize=9)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, photo=True)
 
 
 def _photo_pixels(image) -> np.ndarray:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from .errors import ParameterError
 from .params import check_parameters
@@ -35,6 +34,8 @@ def take_subset(x: np.ndarray, y: np.ndarray, size: int | None, seed: int = 0):
         raise ParameterError(f"train_size must be None or a whole number >= 10, got {size!r}")
     if size > len(x):
         raise ParameterError(f"train_size is {size}, but the data has only {len(x)} examples")
+    from sklearn.model_selection import train_test_split
+
     x_part, _, y_part, _ = train_test_split(
         x, y, train_size=int(size), stratify=y, random_state=seed
     )
@@ -50,6 +51,8 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float = 0.1, seed: 
     check_parameters(validation_fraction=fraction)
     if fraction == 0:
         return x, y, x[:0], y[:0]
+    from sklearn.model_selection import train_test_split
+
     x_train, x_val, y_train, y_val = train_test_split(
         x, y, test_size=fraction, stratify=y, random_state=seed
     )

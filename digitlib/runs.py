@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import MissingArtifactError
+from .errors import DataError, MissingArtifactError
 
 DEFAULT_RUN_DIR = Path("runs") / "default"
 
@@ -21,10 +21,11 @@ CHECKOUT_RUNS = Path(__file__).resolve().parents[1] / "runs"
 
 #: Every file a lesson leaves in the run folder, with the lesson that writes it
 #: and what it is, for the message when a later lesson finds it missing.
+#: The data itself is not copied here: dataset.json records where it came from and its
+#: checksum, and split.npz which training images train and which validate.
 ARTIFACTS = {
-    "mnist_raw.npz": ("01_load_data", "loaded MNIST"),
-    "dataset.json": ("01_load_data", "description of the loaded data"),
-    "prepared.npz": ("02_preprocess", "preprocessed data"),
+    "dataset.json": ("01_load_data", "record of the loaded data"),
+    "split.npz": ("02_preprocess", "training and validation split"),
     "architecture.keras": ("03_build_model", "model architecture"),
     "mnist.keras": ("04_train", "trained model"),
     "mnist.h5": ("04_train", "trained model in HDF5"),
@@ -113,6 +114,43 @@ class RunDir:
         """Read every array of the ``.npz`` artifact ``name``."""
         with np.load(self.require(name), allow_pickle=False) as npz:
             return {key: npz[key] for key in npz.files}
+
+    def save_dataset(self, data) -> Path:
+        """Record where ``data`` (an ``MNIST``) came from, and its checksum, in dataset.json."""
+        from .data import describe
+
+        return self.save_json("dataset.json", describe(data))
+
+    def load_mnist(self):
+        """Reload the MNIST that dataset.json records, checked against its checksum."""
+        from .data import reload
+
+        path = self.require("dataset.json")
+        return reload(self.load_json("dataset.json"), where=path)
+
+    def load_prepared(self) -> dict[str, np.ndarray]:
+        """Return lesson 2's data: float32 images (N, 28, 28, 1) in [0, 1] and integer labels.
+
+        The keys are ``x_train``, ``y_train``, ``x_val``, ``y_val`` (the images split.npz
+        names, in its order) and ``x_test``, ``y_test``.
+        """
+        from .preprocessing import prepare_images
+
+        split = self.load_arrays("split.npz")
+        mnist = self.load_mnist()
+        for key in ("train_index", "val_index"):
+            index = split.get(key)
+            if index is None or index.ndim != 1 or not np.issubdtype(index.dtype, np.integer) or (
+                    len(index) and not 0 <= index.min() <= index.max() < len(mnist.x_train)):
+                raise DataError(f"{self.path / 'split.npz'}: {key} is missing or does not "
+                                f"index the {len(mnist.x_train):,} training images: "
+                                "run 02_preprocess again")
+        train, val = split["train_index"], split["val_index"]
+        return {
+            "x_train": prepare_images(mnist.x_train[train]), "y_train": mnist.y_train[train],
+            "x_val": prepare_images(mnist.x_train[val]), "y_val": mnist.y_train[val],
+            "x_test": prepare_images(mnist.x_test), "y_test": mnist.y_test,
+        }
 
     def save_model(self, model, name: str = "mnist.keras") -> Path:
         """Save a Keras model (``.keras`` or ``.h5``), atomically."""

@@ -40,8 +40,12 @@ def test_chain_leaves_executed_lessons_and_artifacts(small_run):
         assert "papermill" not in nb.metadata
         outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
         assert not [o for o in outputs if o.output_type == "error"]
-    for artifact in ("mnist.keras", "mnist.h5", "history.json", "prepared.npz"):
+    for artifact in ("mnist.keras", "mnist.h5", "history.json", "dataset.json", "split.npz"):
         assert (run_dir / artifact).is_file()
+    # the run holds what the lessons made, no copy of MNIST: one small split file, three models
+    assert [p.name for p in run_dir.glob("*.npz")] == ["split.npz"]
+    made = [p for p in run_dir.iterdir() if p.is_file() and p.suffix != ".ipynb"]
+    assert sum(p.stat().st_size for p in made) < 30e6
     assert not list(run_dir.glob(".*")), "a temporary file was left behind"
 
 

@@ -62,12 +62,24 @@ def test_one_parameters_cell_of_plain_literals(notebook):
     assert names[0] == "run_dir"
 
 
-def test_setup_quiets_tensorflow_before_importing_it(notebook):
+def test_setup_imports_digitlib_before_keras_and_no_ritual(notebook):
+    """digitlib quiets TensorFlow itself; imported first, it also keeps Keras' import quiet."""
     _, nb = notebook
     setup = next(c.source for c in code_cells(nb) if "import digitlib as dl" in c.source)
-    assert setup.index("TF_CPP_MIN_LOG_LEVEL") < setup.index("import digitlib")
-    assert "import keras" not in setup or setup.index("import digitlib") < setup.index(
-        "import keras")
+    assert "TF_CPP_MIN_LOG_LEVEL" not in setup and "os.environ" not in setup
+    for heavy in ("import keras", "import tensorflow"):
+        assert heavy not in setup or setup.index("import digitlib") < setup.index(heavy)
+
+
+MAX_LESSON_BYTES = 300_000
+
+
+def test_lesson_is_light_to_open(notebook):
+    """A lesson opens quickly on GitHub: at most 300 KB, figures included."""
+    path, _ = notebook
+    assert path.stat().st_size <= MAX_LESSON_BYTES, (
+        f"{path.name} is {path.stat().st_size / 1000:.0f} KB, more than "
+        f"{MAX_LESSON_BYTES / 1000:.0f} KB: shrink its figures (see digitlib.plots)")
 
 
 def test_committed_executed_without_errors(notebook):
@@ -76,7 +88,8 @@ def test_committed_executed_without_errors(notebook):
     assert all(c.execution_count for c in cells), "not every code cell was executed"
     outputs = [o for c in cells for o in c.outputs]
     assert outputs and not [o for o in outputs if o.output_type == "error"]
-    assert any("image/png" in o.get("data", {}) for o in outputs), "no figure rendered"
+    assert any({"image/png", "image/jpeg"} & set(o.get("data", {})) for o in outputs), (
+        "no figure rendered")
 
 
 def test_no_run_noise_in_metadata(notebook):

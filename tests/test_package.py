@@ -232,7 +232,9 @@ def test_missing_artifact_names_the_lesson(tmp_path):
     assert str(info.value) == (
         f"no trained model in {tmp_path / 'runs' / 'default'}: run 04_train first")
     with pytest.raises(dl.MissingArtifactError, match="run 02_preprocess first"):
-        run.load_arrays("prepared.npz")
+        run.load_prepared()
+    with pytest.raises(dl.MissingArtifactError, match="run 01_load_data first"):
+        run.load_mnist()
 
 
 def test_atomic_write_leaves_old_file_on_crash(tmp_path):
@@ -261,8 +263,8 @@ def test_atomic_model_save_survives_failing_save(tmp_path):
 def test_arrays_and_json_round_trip(tmp_path):
     run = RunDir(tmp_path)
     arrays = tiny_arrays()
-    run.save_arrays("mnist_raw.npz", **arrays)
-    loaded = run.load_arrays("mnist_raw.npz")
+    run.save_arrays("split.npz", **arrays)
+    loaded = run.load_arrays("split.npz")
     for key, value in arrays.items():
         np.testing.assert_array_equal(loaded[key], value)
     run.save_json("metrics.json", {"acc": np.float32(0.5), "n": np.int64(3)})
@@ -313,3 +315,23 @@ def test_plots_return_figures():
     ]
     assert all(isinstance(f, Figure) for f in figures)
     assert sum(bool(ax.images) for ax in figures[0].axes) == 12
+
+
+def test_notebook_figures_are_jpeg_for_photos_and_palette_png_otherwise():
+    import base64
+    import io
+
+    from IPython.core.interactiveshell import InteractiveShell
+    from PIL import Image
+
+    shell = InteractiveShell.instance()
+    arrays = tiny_arrays()
+    photo = dl.plots.photo_grid([np.full((60, 40, 3), 200, np.uint8)] * 2, titles=["a", "b"])
+    chart = dl.plots.class_balance(arrays["y_train"], arrays["y_test"])
+    photo_data, _ = shell.display_formatter.format(photo)
+    chart_data, _ = shell.display_formatter.format(chart)
+    assert "image/jpeg" in photo_data and "image/png" not in photo_data
+    assert "image/png" in chart_data and "image/jpeg" not in chart_data
+    png = Image.open(io.BytesIO(base64.b64decode(chart_data["image/png"])))
+    assert png.mode == "P"  # a palette: charts use few colours
+    assert png.width <= 8 * dl.plots.DPI + 10  # an 8-inch figure at DPI, cropped tight
