@@ -199,7 +199,7 @@ def _announce(run: str, lesson: str) -> str | None:
     except (ImportError, ValueError):
         return None
     worker.log_event(TOPIC, {"run": run, "lesson": lesson, "worker": worker.address,
-                             "pid": os.getpid()})
+                             "name": worker.name})
     return worker.address
 
 
@@ -286,8 +286,8 @@ def _connect(scheduler: str | None, jobs: int):
                                 f"{_one_line(error)}") from None
     with dask.config.set({"distributed.scheduler.allowed-failures": RETRIES}):
         cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                               dashboard_address=None, memory_limit=None,
-                               silence_logs=logging.ERROR)
+                               host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                               memory_limit=None, silence_logs=logging.ERROR)
     try:
         return Client(cluster, set_as_default=False), cluster
     except BaseException:
