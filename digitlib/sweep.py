@@ -211,6 +211,27 @@ def _stopped(stop: str | None) -> bool:
     return Event(stop).is_set()
 
 
+def _lesson_folder(lessons: list) -> Path:
+    """Return a folder of this machine's temporary space holding these lesson notebooks.
+
+    Runs with the same lessons share it, and it stays: papermill changes the working
+    folder of the whole process while a lesson runs, so runs in threads of one worker
+    must never remove a folder that another may still change back to.
+    """
+    digest = hashlib.sha256(json.dumps([[name, text] for name, text, _ in lessons])
+                            .encode()).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / f"digitlib-lessons-{digest}"
+    if not folder.is_dir():
+        partial = Path(tempfile.mkdtemp(prefix=f"{folder.name}.", dir=folder.parent))
+        for name, text, _ in lessons:
+            (partial / name).write_text(text)
+        try:
+            partial.rename(folder)
+        except OSError:  # another run wrote it first
+            shutil.rmtree(partial, ignore_errors=True)
+    return folder
+
+
 def run_task(task: dict) -> dict:
     """Run one run's lessons in a temporary folder; return its error and the files kept.
 
@@ -224,18 +245,16 @@ def run_task(task: dict) -> dict:
         result["error"] = (f"this worker runs digitlib {code_version()}, the client "
                            f"{task['digitlib']}; install the same on both")
         return result
+    notebooks = _lesson_folder(task["lessons"])
     with tempfile.TemporaryDirectory(prefix="digitlib-sweep-") as tmp:
-        notebooks = Path(tmp) / "notebooks"
-        notebooks.mkdir()
         run_dir = Path(tmp) / task["name"]
         run_dir.mkdir()
         try:
-            for name, text, parameters in task["lessons"]:
+            for name, _, parameters in task["lessons"]:
                 if _stopped(task.get("stop")):
                     result["error"] = "interrupted"
                     break
                 path = notebooks / name
-                path.write_text(text)
                 result["worker"] = _announce(task["name"], path.stem) or result["worker"]
                 lessons.execute(path, run_dir / name, {**parameters, "run_dir": str(run_dir)})
         except Exception as error:  # a failed run is a row of the table, not the end of the sweep

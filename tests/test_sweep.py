@@ -237,6 +237,19 @@ def test_run_folders_hold_what_the_worker_sent_back(tmp_path, fake):
     assert not next(iter(ran_in)).exists(), "the worker left its temporary folder"
 
 
+def test_runs_in_threads_share_a_lesson_folder_that_stays(tmp_path, monkeypatch, on_threads):
+    """papermill changes the process's working folder to the lesson's: it must not vanish."""
+    folders = set()
+
+    def execute(path, output, parameters):
+        folders.add(path.parent)
+        assert path.read_text() == (digitlib.lessons.notebooks_dir() / path.name).read_text()
+    monkeypatch.setattr(digitlib.lessons, "execute", execute)
+    sweep(tmp_path, {"learning_rate": "0.25,0.5,0.75"}, jobs=2, progress=False)
+    assert len(folders) == 1 and next(iter(folders)).is_dir()
+    assert tmp_path not in next(iter(folders)).parents
+
+
 def test_lessons_get_only_their_own_parameters(tmp_path, monkeypatch, on_threads):
     seen = []
     monkeypatch.setattr(digitlib.lessons, "execute",
