@@ -108,7 +108,7 @@ def cmd_sweep(args) -> int:
         else:
             grid[name] = values
     table = sweep(run_path(args.sweep_dir), grid, jobs=args.jobs, first=args.first,
-                  last=args.last, progress=not args.quiet, fixed=fixed)
+                  last=args.last, progress=not args.quiet, fixed=fixed, scheduler=args.scheduler)
     failed = table[table["error"].notna()]
     for _, row in failed.iterrows():
         print(f"digitlib: run {row['run_dir']} failed: {row['error']}", file=sys.stderr)
@@ -204,7 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUES"),
                        help="a parameter and its comma-separated values, typed like "
                             "papermill's -p; one value: the same in every run")
-    sweep.add_argument("--jobs", type=int, default=1, help="runs at once (default 1)")
+    sweep.add_argument("--jobs", type=int, default=1,
+                       help="runs at once on the local cluster (default 1)")
+    sweep.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on this Dask scheduler, e.g. tcp://host:8786 (default: "
+                            "$DASK_SCHEDULER_ADDRESS, else a local cluster of --jobs workers)")
     sweep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     lesson_range(sweep)
     sweep.set_defaults(func=cmd_sweep)

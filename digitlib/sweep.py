@@ -1,9 +1,20 @@
-"""Run the lessons once per combination of parameter values and collect the results.
+"""Run the lessons once per combination of parameter values on Dask and collect the results.
 
 ``sweep(sweep_dir, {"optimizer": "adadelta,adam", "learning_rate": [0.001, 1.0]})`` runs
-lessons 01 to 05 four times, each into its own folder under ``sweep_dir`` named after its
-parameters (``optimizer=adadelta,learning_rate=0.001``), and writes ``sweep.csv`` there
-with one row per run. A run that finished is skipped when the same sweep runs again.
+lessons 01 to 05 four times, each as one Dask task, and writes each run into its own folder
+under ``sweep_dir`` named after its parameters (``optimizer=adadelta,learning_rate=0.001``),
+and ``sweep.csv`` there with one row per run.
+
+With no scheduler address the runs go to a local cluster started for the sweep, ``jobs``
+worker processes with one thread each (every lesson starts its own kernel). With an address
+(``scheduler=``, or ``DASK_SCHEDULER_ADDRESS``) they go to that cluster. A worker runs the
+lessons it is sent in a temporary folder of its own and sends back the files the sweep
+keeps; the client writes each run folder whole, so workers need no shared disk.
+
+A run folder is finished when it holds ``params.json``, which records the parameters, the
+content of each lesson notebook and the version of digitlib that made it. Running the same
+sweep again reuses finished runs whose record matches, and runs again, saying why, the
+ones whose parameters, lessons or digitlib changed.
 """
 
 from __future__ import annotations
@@ -11,20 +22,28 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import re
-import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from functools import partial
+import shutil
+import tempfile
+import uuid
 from pathlib import Path
 
-import pandas as pd
-
 from .errors import DigitlibError, MissingArtifactError, ParameterError
-from .runs import RunDir
 
 TABLE = "sweep.csv"
 DONE = "params.json"
 METRICS = ("test_accuracy", "test_loss", "train_seconds")
+#: The files of a run folder that the sweep keeps, besides the executed notebooks: the
+#: data's description, the learning curves, the trained model and its evaluation.
+KEPT = ("dataset.json", "history.json", "mnist.keras", "metrics.json")
+#: Dask's event topic on which workers announce each lesson they start.
+TOPIC = "digitlib-sweep"
+#: How long to wait for a scheduler given by address before giving up.
+CONNECT_TIMEOUT = "10s"
+#: How often a run whose task raised (not a lesson failing) is tried again.
+RETRIES = 2
+_PARTIAL = ".partial-"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=,+-]")
 _MAX_NAME = 120
 
@@ -103,84 +122,239 @@ def plan(sweep_dir, grid=None, first: str = "01", last: str = "05", fixed=None) 
     return runs
 
 
-def _marker(run: dict, first: str, last: str) -> dict:
-    return {"parameters": run["given"], "lessons": [first, last]}
+# What decides a run's result ---------------------------------------------------------------
+
+def lesson_hash(path) -> str:
+    """Return a digest of a lesson's cells (type, tags, source), blind to outputs."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    cells = [[cell.cell_type, sorted(cell.get("metadata", {}).get("tags", [])), cell.source]
+             for cell in nb.cells]
+    return hashlib.sha256(json.dumps(cells).encode()).hexdigest()
 
 
-def is_done(run_dir: Path, run: dict, first: str = "01", last: str = "05") -> bool:
-    """Return whether ``run_dir`` holds a finished run of these parameters and lessons."""
-    path = Path(run_dir) / DONE
-    if not path.is_file():
-        return False
+def code_version() -> str:
+    """Return digitlib's version and a digest of its source, e.g. ``0.1.0+3f2a9c81d0e4``."""
+    import digitlib
+
+    digest = hashlib.sha256()
+    package = Path(digitlib.__file__).parent
+    for path in sorted(package.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return f"{digitlib.__version__}+{digest.hexdigest()[:12]}"
+
+
+def _record(run: dict, lessons: dict, version: str) -> dict:
+    """Return what ``params.json`` records: everything that decides the run's result."""
+    return json.loads(json.dumps({"parameters": run["given"], "lessons": lessons,
+                                  "digitlib": version}))
+
+
+def _read_record(run_dir: Path) -> dict | None:
     try:
-        recorded = json.loads(path.read_text())
-    except ValueError:
-        return False
-    return recorded == json.loads(json.dumps(_marker(run, first, last)))
+        return json.loads((Path(run_dir) / DONE).read_text())
+    except (OSError, ValueError):
+        return None
 
 
-def _one_line(error: Exception) -> str:
+def stale_reason(run_dir, record: dict) -> str | None:
+    """Return why ``run_dir`` must run again for ``record``, or None when it is finished."""
+    run_dir = Path(run_dir)
+    found = _read_record(run_dir)
+    if found is None:
+        return "it has not finished" if run_dir.exists() else "new"
+    if found.get("parameters") != record["parameters"]:
+        return "its parameters changed"
+    old, new = found.get("lessons") or {}, record["lessons"]
+    if list(old) != list(new):
+        return "its lessons changed"
+    changed = [name.removesuffix(".ipynb") for name in new if old[name] != new[name]]
+    if changed:
+        return f"lesson {', '.join(changed)} changed since it ran"
+    if found.get("digitlib") != record["digitlib"]:
+        return f"digitlib changed since it ran ({found.get('digitlib')} -> {record['digitlib']})"
+    return None
+
+
+def is_done(run_dir, record: dict) -> bool:
+    """Return whether ``run_dir`` holds a finished run of exactly this record."""
+    return stale_reason(run_dir, record) is None
+
+
+# On a worker ---------------------------------------------------------------------------
+
+def _one_line(error: BaseException) -> str:
     text = str(error).strip()
     text = text.splitlines()[0] if text else ""
     return text if isinstance(error, DigitlibError) else f"{type(error).__name__}: {text}"
 
 
-def _execute_run(run: dict, sweep_dir: Path, paths: list, first: str, last: str,
-                 stop: threading.Event) -> str | None:
-    """Run the lessons of one run unless it finished before; return None or its error."""
-    from .lessons import execute, lesson_parameters
-
-    folder = RunDir(sweep_dir / run["name"])
-    if is_done(folder.path, run, first, last):
-        return None
-    (folder / DONE).unlink(missing_ok=True)
-    (folder / "metrics.json").unlink(missing_ok=True)  # never report an older run's score
-    parameters = {**run["given"], "run_dir": str(folder.path)}
+def _announce(run: str, lesson: str) -> str | None:
+    """Tell the scheduler which lesson of which run starts on this worker; return its address."""
     try:
-        for path in paths:
-            if stop.is_set():
-                return "interrupted"
-            used = {k: v for k, v in parameters.items() if k in lesson_parameters(path)}
-            execute(path, folder / path.name, used)
-    except Exception as error:  # a failed run is a row of the table, not the end of the sweep
-        return _one_line(error)
-    folder.save_json(DONE, _marker(run, first, last))
-    return None
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return None
+    worker.log_event(TOPIC, {"run": run, "lesson": lesson, "worker": worker.address,
+                             "name": worker.name})
+    return worker.address
 
 
-def _execute_all(runs: list[dict], work, jobs: int, bar,
-                 stop: threading.Event) -> dict[str, str | None]:
-    """Run ``work`` on every run, ``jobs`` at a time; return each run's error by name."""
-    errors = {}
-    if jobs == 1:  # in this thread, so that Ctrl-C stops the lesson at once
-        for run in runs:
-            errors[run["name"]] = work(run)
-            bar.update()
-        return errors
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(work, run): run["name"] for run in runs}
+def _stopped(stop: str | None) -> bool:
+    if stop is None:
+        return False
+    from distributed import Event
+
+    return Event(stop).is_set()
+
+
+def _lesson_folder(lessons: list) -> Path:
+    """Return a folder of this machine's temporary space holding these lesson notebooks.
+
+    Runs with the same lessons share it, and it stays: papermill changes the working
+    folder of the whole process while a lesson runs, so runs in threads of one worker
+    must never remove a folder that another may still change back to.
+    """
+    digest = hashlib.sha256(json.dumps([[name, text] for name, text, _ in lessons])
+                            .encode()).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / f"digitlib-lessons-{digest}"
+    if not folder.is_dir():
+        partial = Path(tempfile.mkdtemp(prefix=f"{folder.name}.", dir=folder.parent))
+        for name, text, _ in lessons:
+            (partial / name).write_text(text)
         try:
-            for future in as_completed(futures):
-                errors[futures[future]] = future.result()
-                bar.update()
-        except BaseException:  # Ctrl-C: start no more lessons; running ones finish first
-            stop.set()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-    return errors
+            partial.rename(folder)
+        except OSError:  # another run wrote it first
+            shutil.rmtree(partial, ignore_errors=True)
+    return folder
+
+
+def run_task(task: dict) -> dict:
+    """Run one run's lessons in a temporary folder; return its error and the files kept.
+
+    This is what each Dask task executes. ``task`` holds the run's ``name``, each lesson's
+    notebook text and parameters, the client's digitlib version and a stop event's name.
+    """
+    from . import lessons
+
+    result = {"name": task["name"], "error": None, "files": {}, "worker": None}
+    if code_version() != task["digitlib"]:
+        result["error"] = (f"this worker runs digitlib {code_version()}, the client "
+                           f"{task['digitlib']}; install the same on both")
+        return result
+    notebooks = _lesson_folder(task["lessons"])
+    with tempfile.TemporaryDirectory(prefix="digitlib-sweep-") as tmp:
+        run_dir = Path(tmp) / task["name"]
+        run_dir.mkdir()
+        try:
+            for name, _, parameters in task["lessons"]:
+                if _stopped(task.get("stop")):
+                    result["error"] = "interrupted"
+                    break
+                path = notebooks / name
+                result["worker"] = _announce(task["name"], path.stem) or result["worker"]
+                lessons.execute(path, run_dir / name, {**parameters, "run_dir": str(run_dir)})
+        except Exception as error:  # a failed run is a row of the table, not the end of the sweep
+            result["error"] = _one_line(error)
+        for path in sorted(run_dir.iterdir()):
+            if path.is_file() and (path.suffix == ".ipynb" or path.name in KEPT):
+                result["files"][path.name] = path.read_bytes()
+    return result
+
+
+# On the client -------------------------------------------------------------------------
+
+def _install(sweep_dir: Path, name: str, files: dict, record: dict | None) -> None:
+    """Write one run folder whole: into a hidden folder first, then renamed into place."""
+    partial = Path(tempfile.mkdtemp(prefix=f"{_PARTIAL}{name[:40]}.", dir=sweep_dir))
+    partial.chmod(0o755)  # mkdtemp's folders are private; a run folder is an ordinary one
+    old = None
+    try:
+        for file_name, data in files.items():
+            (partial / Path(file_name).name).write_bytes(data)
+        if record is not None:  # written last: the mark of a complete run
+            (partial / DONE).write_text(json.dumps(record, indent=2) + "\n")
+        target = sweep_dir / name
+        if target.exists():
+            old = sweep_dir / f"{_PARTIAL}old-{uuid.uuid4().hex}"
+            target.rename(old)
+        partial.rename(target)
+    finally:
+        for leftover in (partial, old):
+            if leftover is not None and leftover.exists():
+                shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _connect(scheduler: str | None, jobs: int):
+    """Return a Dask client and the cluster started for it (None when given an address)."""
+    import logging
+
+    import dask
+    from distributed import Client, LocalCluster
+
+    address = (scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+               or dask.config.get("scheduler-address", None))
+    if address:
+        try:
+            return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False), None
+        except Exception as error:
+            raise DigitlibError(f"cannot reach the Dask scheduler at {address}: "
+                                f"{_one_line(error)}") from None
+    with dask.config.set({"distributed.scheduler.allowed-failures": RETRIES}):
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                               memory_limit=None, silence_logs=logging.ERROR)
+    try:
+        return Client(cluster, set_as_default=False), cluster
+    except BaseException:
+        cluster.close()
+        raise
+
+
+def _run_all(client, tasks: list[dict], stop: str, bar, on_result) -> None:
+    """Submit one task per run; call ``on_result`` for each as it finishes."""
+    from distributed import Event, as_completed
+
+    futures = {client.submit(run_task, task, key=f"digitlib-run-{uuid.uuid4().hex}",
+                             retries=RETRIES, pure=False): task["name"] for task in tasks}
+    try:
+        for future in as_completed(futures, loop=client.loop):
+            try:
+                result = future.result()
+            except Exception as error:  # retries spent, or the workers kept dying
+                result = {"name": futures[future], "error": _one_line(error),
+                          "files": {}, "worker": None}
+            on_result(result)
+            bar.update()
+    except BaseException:  # Ctrl-C: running runs start no more lessons, the others none
+        try:
+            Event(stop, client=client).set()
+            client.cancel(list(futures), force=True)
+        except Exception:
+            pass
+        raise
 
 
 def _row(sweep_dir: Path, run: dict, error: str | None) -> dict:
-    metrics_path = sweep_dir / run["name"] / "metrics.json"
-    metrics = {}
-    if error is None and metrics_path.is_file():
-        metrics = json.loads(metrics_path.read_text())
+    run_dir = sweep_dir / run["name"]
+    metrics, worker = {}, None
+    if error is None and (run_dir / "metrics.json").is_file():
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        worker = (_read_record(run_dir) or {}).get("worker")
     return {**run["given"], **{key: metrics.get(key) for key in METRICS},
+            "data_source": metrics.get("data_source"), "worker": worker,
             "run_dir": run["name"], "error": error}
 
 
-def write_table(sweep_dir, rows: list[dict]) -> pd.DataFrame:
+def write_table(sweep_dir, rows: list[dict]):
     """Write the rows to ``sweep.csv`` in ``sweep_dir`` atomically; return them as a table."""
+    import pandas as pd
+
+    from .runs import RunDir
+
     table = pd.DataFrame(rows)
     with RunDir(sweep_dir).atomic(TABLE) as tmp:
         table.to_csv(tmp, index=False)
@@ -188,7 +362,7 @@ def write_table(sweep_dir, rows: list[dict]) -> pd.DataFrame:
 
 
 def sweep(sweep_dir, grid=None, jobs: int = 1, first: str = "01", last: str = "05",
-          progress: bool = True, fixed=None) -> pd.DataFrame:
+          progress: bool = True, fixed=None, scheduler: str | None = None):
     """Run lessons ``first`` to ``last`` once per combination of ``grid``; return the table.
 
     Args:
@@ -196,51 +370,99 @@ def sweep(sweep_dir, grid=None, jobs: int = 1, first: str = "01", last: str = "0
         grid: ``{name: values}`` for every combination, values a list or a comma-separated
             string typed like papermill's ``-p`` ("adadelta,adam", "0.001,1.0"); or a list
             of ``{name: value}`` dicts, one per run.
-        jobs: how many runs execute at once (each lesson runs in its own kernel).
+        jobs: how many runs execute at once on the local cluster (each lesson runs in its
+            own kernel); a cluster given by address decides for itself.
         first, last: the lesson numbers each run executes.
-        progress: show a progress bar over the runs on stderr.
+        progress: show a progress bar over the finished runs on stderr.
         fixed: parameters given to every run, e.g. ``{"epochs": 2, "train_size": 6000}``.
+        scheduler: address of a Dask scheduler (``tcp://host:8786``) to run on; None uses
+            ``DASK_SCHEDULER_ADDRESS`` if set, else starts a local cluster for the sweep.
 
     Returns:
         One row per run, in the grid's order: its parameters, ``test_accuracy``,
-        ``test_loss``, ``train_seconds``, ``run_dir`` (relative to ``sweep_dir``) and
-        ``error`` (None when the run succeeded). The same table is in ``sweep.csv``.
+        ``test_loss``, ``train_seconds``, ``data_source``, ``worker`` (the Dask worker that
+        ran it), ``run_dir`` (relative to ``sweep_dir``) and ``error`` (None when the run
+        succeeded). The same table is in ``sweep.csv``.
 
     Raises:
         ParameterError: before any run starts, when a parameter or value cannot work.
+        DigitlibError: before any run starts, when the scheduler cannot be reached.
 
-    Interrupting it (Ctrl-C) with ``jobs`` above 1 starts no new lesson but lets the
-    running ones finish; finished runs are skipped when the same sweep runs again.
+    Interrupting it (Ctrl-C) stops the runs; a run folder is only ever written whole, so
+    no interrupted run counts as finished, and running the same sweep again resumes.
     """
     from tqdm import tqdm
 
     from ._quiet import muted_stderr
-    from .lessons import lesson_paths
+    from .lessons import lesson_parameters, lesson_paths
 
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ParameterError(f"jobs must be a whole number >= 1, got {jobs!r}")
     sweep_dir = Path(sweep_dir).resolve()
     runs = plan(sweep_dir, grid, first, last, fixed)
     paths = lesson_paths(first, last)
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    stop = threading.Event()
-    work = partial(_execute_run, sweep_dir=sweep_dir, paths=paths, first=first, last=last,
-                   stop=stop)
-    with muted_stderr() as stderr:  # the kernels' own start-up chatter
-        with tqdm(total=len(runs), unit="run", disable=not progress, file=stderr) as bar:
-            errors = _execute_all(runs, work, jobs, bar, stop)
+    lessons = {path.name: lesson_hash(path) for path in paths}
+    texts = {path.name: path.read_text() for path in paths}
+    defaults = {path.name: lesson_parameters(path) for path in paths}
+    version = code_version()
+    records = {run["name"]: _record(run, lessons, version) for run in runs}
+    errors: dict[str, str | None] = {}
+    todo = []
+    with muted_stderr() as stderr:  # the kernels' and workers' own start-up chatter
+        for run in runs:
+            reason = stale_reason(sweep_dir / run["name"], records[run["name"]])
+            if reason is None:
+                errors[run["name"]] = None
+                continue
+            if reason != "new":
+                print(f"digitlib: running {run['name']} again: {reason}", file=stderr)
+            todo.append(run)
+        if len(todo) < len(runs):
+            print(f"digitlib: {len(runs) - len(todo)} of {len(runs)} runs finished before "
+                  "with these parameters, lessons and digitlib: reused", file=stderr)
+        if todo:
+            client, cluster = _connect(scheduler, jobs)
+            try:
+                sweep_dir.mkdir(parents=True, exist_ok=True)
+                for leftover in sweep_dir.glob(f"{_PARTIAL}*"):  # an earlier sweep's, cut off
+                    shutil.rmtree(leftover, ignore_errors=True)
+                stop = f"digitlib-stop-{uuid.uuid4().hex}"
+                tasks = [{"name": run["name"], "digitlib": version, "stop": stop,
+                          "lessons": [(name, texts[name],
+                                       {k: v for k, v in run["given"].items()
+                                        if k in defaults[name]}) for name in texts]}
+                         for run in todo]
+
+                def on_result(result):
+                    name, error = result["name"], result["error"]
+                    record = None
+                    if error is None:
+                        record = {**records[name], "worker": result["worker"]}
+                    _install(sweep_dir, name, result["files"], record)
+                    errors[name] = error
+
+                with tqdm(total=len(runs), initial=len(runs) - len(todo), unit="run",
+                          disable=not progress, file=stderr) as bar:
+                    _run_all(client, tasks, stop, bar, on_result)
+            finally:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+        sweep_dir.mkdir(parents=True, exist_ok=True)
     return write_table(sweep_dir, [_row(sweep_dir, run, errors[run["name"]]) for run in runs])
 
 
-def load_table(sweep_dir) -> pd.DataFrame:
+def load_table(sweep_dir):
     """Read the ``sweep.csv`` of a sweep."""
+    import pandas as pd
+
     path = Path(sweep_dir) / TABLE
     if not path.is_file():
         raise MissingArtifactError(f"no {TABLE} in {sweep_dir}: run the sweep first")
     return pd.read_csv(path)
 
 
-def load_histories(sweep_dir, table: pd.DataFrame | None = None) -> dict[str, dict]:
+def load_histories(sweep_dir, table=None) -> dict[str, dict]:
     """Return each run's per-epoch training history, by run folder, in the table's order."""
     table = load_table(sweep_dir) if table is None else table
     histories = {}

@@ -1,8 +1,15 @@
-"""`digitlib sweep`: expanding grids, checking them up front, running, resuming, the CLI."""
+"""`digitlib sweep`: expanding grids, checking them up front, running, resuming, the CLI.
 
+The runs with a stand-in for the lessons go to a Dask cluster of threads in this process,
+so that the stand-in patched in here is what the workers call. test_sweep_dask.py runs the
+real lessons on real scheduler and worker processes.
+"""
+
+import _thread
 import json
+import shutil
+import sys
 import threading
-import time
 from pathlib import Path
 
 import matplotlib
@@ -13,7 +20,7 @@ matplotlib.use("Agg")
 import digitlib.lessons  # noqa: E402
 from digitlib import ParameterError, plots  # noqa: E402
 from digitlib.cli import main  # noqa: E402
-from digitlib.errors import LessonError  # noqa: E402
+from digitlib.errors import DigitlibError, LessonError  # noqa: E402
 from digitlib.sweep import (  # noqa: E402
     combinations,
     load_histories,
@@ -22,6 +29,8 @@ from digitlib.sweep import (  # noqa: E402
     run_name,
     sweep,
 )
+
+SWEEP = sys.modules["digitlib.sweep"]  # the module; digitlib.sweep is the function
 
 TINY = {"train_size": 200, "epochs": 1, "show_adadelta_demo": False}
 #: Three runs of lessons 01-05: two that train, and one whose data folder does not exist,
@@ -131,6 +140,27 @@ def test_jobs_must_be_positive(tmp_path, no_execute):
 
 # Running, with the lessons replaced by a fast stand-in ------------------------------------
 
+def threads_cluster():
+    """Return a Dask cluster of two worker threads in this process."""
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                        dashboard_address="127.0.0.1:0")
+
+
+@pytest.fixture(scope="module")
+def in_process():
+    with threads_cluster() as cluster:
+        yield cluster.scheduler_address
+
+
+@pytest.fixture
+def on_threads(in_process, monkeypatch):
+    """Send this test's sweeps to the in-process cluster, by DASK_SCHEDULER_ADDRESS."""
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", in_process)
+    return in_process
+
+
 class FakeLessons:
     """Stand in for lessons.execute: score = learning rate; a rate of 13 or 99 epochs fail."""
 
@@ -141,7 +171,7 @@ class FakeLessons:
         self.lock = threading.Lock()
 
     def __call__(self, path, output, parameters):
-        run_dir = Path(parameters["run_dir"])
+        run_dir = Path(parameters["run_dir"])  # the worker's temporary folder of the run
         with self.lock:
             self.calls.append((run_dir.name, path.stem[:2]))
             self.given.setdefault(run_dir, {}).update(parameters)
@@ -161,7 +191,7 @@ class FakeLessons:
 
 
 @pytest.fixture
-def fake(monkeypatch):
+def fake(monkeypatch, on_threads):
     lessons = FakeLessons()
     monkeypatch.setattr(digitlib.lessons, "execute", lessons)
     return lessons
@@ -171,7 +201,8 @@ def test_table_has_one_row_per_run_in_grid_order(tmp_path, fake):
     table = sweep(tmp_path, {"optimizer": "adam,sgd", "learning_rate": "0.25,0.5"},
                   fixed={"epochs": 2}, progress=False)
     assert list(table.columns) == ["optimizer", "learning_rate", "epochs", "test_accuracy",
-                                   "test_loss", "train_seconds", "run_dir", "error"]
+                                   "test_loss", "train_seconds", "data_source", "worker",
+                                   "run_dir", "error"]
     assert list(table["run_dir"]) == ["optimizer=adam,learning_rate=0.25",
                                       "optimizer=adam,learning_rate=0.5",
                                       "optimizer=sgd,learning_rate=0.25",
@@ -182,9 +213,44 @@ def test_table_has_one_row_per_run_in_grid_order(tmp_path, fake):
     on_disk = load_table(tmp_path)
     assert on_disk[["run_dir", "test_accuracy"]].equals(table[["run_dir", "test_accuracy"]])
     assert not list(tmp_path.glob(".*")), "a temporary file was left behind"
+    assert set(table["worker"]) == {fake_worker(tmp_path)}
+    record = json.loads((tmp_path / table["run_dir"][0] / "params.json").read_text())
+    assert record["parameters"] == {"optimizer": "adam", "learning_rate": 0.25, "epochs": 2}
+    assert sorted(record["lessons"]) == [f"{p.name}" for p in digitlib.lessons.lesson_paths()]
+    assert record["digitlib"].startswith(digitlib.__version__ + "+")
 
 
-def test_lessons_get_only_their_own_parameters(tmp_path, monkeypatch):
+def fake_worker(sweep_dir):
+    """Return the address of the one worker the in-process cluster has."""
+    return json.loads(next(Path(sweep_dir).glob("*/params.json")).read_text())["worker"]
+
+
+def test_run_folders_hold_what_the_worker_sent_back(tmp_path, fake):
+    sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
+    folder = tmp_path / "learning_rate=0.5"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "01_load_data.ipynb", "02_preprocess.ipynb", "03_build_model.ipynb", "04_train.ipynb",
+        "05_evaluate.ipynb", "history.json", "metrics.json", "params.json"]
+    assert folder.stat().st_mode & 0o755 == 0o755
+    ran_in = {run_dir for run_dir in fake.given}
+    assert len(ran_in) == 1 and tmp_path not in next(iter(ran_in)).parents
+    assert not next(iter(ran_in)).exists(), "the worker left its temporary folder"
+
+
+def test_runs_in_threads_share_a_lesson_folder_that_stays(tmp_path, monkeypatch, on_threads):
+    """papermill changes the process's working folder to the lesson's: it must not vanish."""
+    folders = set()
+
+    def execute(path, output, parameters):
+        folders.add(path.parent)
+        assert path.read_text() == (digitlib.lessons.notebooks_dir() / path.name).read_text()
+    monkeypatch.setattr(digitlib.lessons, "execute", execute)
+    sweep(tmp_path, {"learning_rate": "0.25,0.5,0.75"}, jobs=2, progress=False)
+    assert len(folders) == 1 and next(iter(folders)).is_dir()
+    assert tmp_path not in next(iter(folders)).parents
+
+
+def test_lessons_get_only_their_own_parameters(tmp_path, monkeypatch, on_threads):
     seen = []
     monkeypatch.setattr(digitlib.lessons, "execute",
                         lambda path, output, parameters: seen.append((path.stem, parameters)))
@@ -193,7 +259,8 @@ def test_lessons_get_only_their_own_parameters(tmp_path, monkeypatch):
     assert set(by_lesson["02_preprocess"]) == {"run_dir", "train_size"}
     assert by_lesson["04_train"]["optimizer"] == "adam"
     assert "train_size" not in by_lesson["04_train"]
-    assert by_lesson["05_evaluate"] == {"run_dir": str(tmp_path.resolve() / "optimizer=adam")}
+    assert list(by_lesson["05_evaluate"]) == ["run_dir"]
+    assert Path(by_lesson["05_evaluate"]["run_dir"]).name == "optimizer=adam"
 
 
 def test_failed_run_is_a_row_not_the_end(tmp_path, fake):
@@ -205,7 +272,7 @@ def test_failed_run_is_a_row_not_the_end(tmp_path, fake):
     assert ("learning_rate=0.75", "05") in fake.calls
 
 
-def test_unexpected_crash_is_recorded_in_one_line(tmp_path, monkeypatch):
+def test_unexpected_crash_is_recorded_in_one_line(tmp_path, monkeypatch, on_threads):
     def crash(path, output, parameters):
         raise RuntimeError("Kernel died\nwith a long story")
     monkeypatch.setattr(digitlib.lessons, "execute", crash)
@@ -213,7 +280,7 @@ def test_unexpected_crash_is_recorded_in_one_line(tmp_path, monkeypatch):
     assert list(table["error"]) == ["RuntimeError: Kernel died"] * 2
 
 
-def test_runs_execute_in_parallel(tmp_path, monkeypatch):
+def test_runs_execute_in_parallel(tmp_path, monkeypatch, on_threads):
     lessons = FakeLessons(barrier=threading.Barrier(2, timeout=20))
     monkeypatch.setattr(digitlib.lessons, "execute", lessons)
     table = sweep(tmp_path, {"learning_rate": "0.25,0.5"}, jobs=2, progress=False)
@@ -256,22 +323,151 @@ def test_folder_overwritten_by_a_failed_run_is_not_finished(tmp_path, fake):
     assert len(fake.calls) == 5 and table["error"].isna().all()
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
-def test_interrupt_stops_the_sweep_without_marking_runs_done(tmp_path, monkeypatch, jobs):
-    calls = []
+def test_interrupt_stops_the_sweep_without_marking_runs_done(tmp_path, monkeypatch):
+    """Ctrl-C while two runs are in lesson 02: no run is finished, none starts a lesson."""
+    calls, in_lesson_02 = [], threading.Semaphore(0)
+    release = threading.Event()
 
     def execute(path, output, parameters):
-        calls.append(path.stem)
-        time.sleep(0.05)
-        if path.stem.startswith("02") and "learning_rate=0.25" in parameters["run_dir"]:
-            raise KeyboardInterrupt
+        calls.append((Path(parameters["run_dir"]).name, path.stem[:2]))
+        if path.stem.startswith("02"):
+            in_lesson_02.release()
+            release.wait(timeout=60)
+
+    def interrupt_when_both_are_in_lesson_02():
+        in_lesson_02.acquire()
+        in_lesson_02.acquire()
+        _thread.interrupt_main()  # what Ctrl-C does
+
     monkeypatch.setattr(digitlib.lessons, "execute", execute)
-    with pytest.raises(KeyboardInterrupt):
-        sweep(tmp_path, {"learning_rate": "0.25,0.5,0.75,1.5"}, jobs=jobs, progress=False)
-    if jobs == 1:
-        assert calls == ["01_load_data", "02_preprocess"]
-    assert len(calls) <= 6  # the other running run stops before its next lesson
+    grid = {"learning_rate": "0.25,0.5,0.75,1.5"}
+    watcher = threading.Thread(target=interrupt_when_both_are_in_lesson_02, daemon=True)
+    with threads_cluster() as cluster:
+        watcher.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                sweep(tmp_path, grid, progress=False, scheduler=cluster.scheduler_address)
+        finally:
+            release.set()
+    # the cluster has closed, so its threads are done: the two runs stopped after lesson 02
+    assert sorted(calls) == sorted([(name, lesson) for name in ("learning_rate=0.25",
+                                                                "learning_rate=0.5")
+                                    for lesson in ("01", "02")])
     assert not list(tmp_path.glob("*/params.json")), "an interrupted run was marked finished"
+    assert not list(tmp_path.glob(".*")), "a half-written run folder was left behind"
+
+    fake = FakeLessons()
+    monkeypatch.setattr(digitlib.lessons, "execute", fake)
+    with threads_cluster() as cluster:
+        table = sweep(tmp_path, grid, progress=False, scheduler=cluster.scheduler_address)
+    assert table["error"].isna().all() and len(load_table(tmp_path)) == 4
+    assert len(fake.calls) == 4 * 5
+
+
+# Stale runs: finished means the same parameters, lessons and digitlib --------------------
+
+@pytest.fixture
+def lesson_copy(tmp_path, monkeypatch):
+    """Point the sweep at a copy of the lessons that the test may edit."""
+    folder = tmp_path / "notebooks"
+    shutil.copytree(digitlib.lessons.notebooks_dir(), folder)
+    monkeypatch.setenv("DIGITLIB_NOTEBOOKS", str(folder))
+    return folder
+
+
+def edit_lesson(path, change):
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    change(nb)
+    nbformat.write(nb, path)
+
+
+def test_edited_lesson_reruns_and_says_so(tmp_path, fake, lesson_copy, capfd):
+    sweep_dir = tmp_path / "sweep"
+    grid = {"learning_rate": "0.25,0.5"}
+    sweep(sweep_dir, grid, progress=False)
+    capfd.readouterr()
+
+    def outputs_gone(nb):  # what re-executing a lesson changes: not its content
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+    edit_lesson(lesson_copy / "04_train.ipynb", outputs_gone)
+    fake.calls.clear()
+    sweep(sweep_dir, grid, progress=False)
+    assert fake.calls == []
+    assert "2 of 2 runs finished before" in capfd.readouterr().err
+
+    def code_changed(nb):
+        cell = next(c for c in nb.cells if c.cell_type == "code")
+        cell.source += "\nx = 1"
+    edit_lesson(lesson_copy / "04_train.ipynb", code_changed)
+    sweep(sweep_dir, grid, progress=False)
+    assert len(fake.calls) == 2 * 5
+    err = capfd.readouterr().err
+    assert "running learning_rate=0.25 again: lesson 04_train changed since it ran" in err
+    assert "running learning_rate=0.5 again: lesson 04_train changed" in err
+
+
+def test_other_digitlib_reruns_and_says_so(tmp_path, fake, monkeypatch, capfd):
+    sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
+    monkeypatch.setattr(SWEEP, "code_version", lambda: "0.2.0+000000000000")
+    fake.calls.clear()
+    table = sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
+    assert len(fake.calls) == 5 and table["error"].isna().all()
+    assert "digitlib changed since it ran" in capfd.readouterr().err
+    record = json.loads((tmp_path / "learning_rate=0.5" / "params.json").read_text())
+    assert record["digitlib"] == "0.2.0+000000000000"
+
+
+def test_worker_with_another_digitlib_fails_the_run():
+    task = {"name": "run", "digitlib": "0.0.1+ffffffffffff", "stop": None, "lessons": []}
+    result = SWEEP.run_task(task)
+    assert result["error"].startswith("this worker runs digitlib ")
+    assert "the client 0.0.1+ffffffffffff" in result["error"]
+
+
+def test_older_record_without_lessons_is_not_finished(tmp_path, fake, capfd):
+    sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
+    done = tmp_path / "learning_rate=0.5" / "params.json"
+    done.write_text(json.dumps({"parameters": {"learning_rate": 0.5}, "lessons": ["01", "05"]}))
+    fake.calls.clear()
+    sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
+    assert len(fake.calls) == 5
+    assert "again: its lessons changed" in capfd.readouterr().err
+
+
+# The scheduler -----------------------------------------------------------------------
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_scheduler_fails_before_any_work(tmp_path, no_execute, monkeypatch):
+    monkeypatch.setattr(SWEEP, "CONNECT_TIMEOUT", "1s")
+    address = f"tcp://127.0.0.1:{free_port()}"
+    with pytest.raises(DigitlibError, match="cannot reach the Dask scheduler at "
+                       + address.replace(".", r"\.")) as caught:
+        sweep(tmp_path / "s", {"epochs": "1,2"}, scheduler=address, progress=False)
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "s").exists()
+
+
+def test_cli_unreachable_scheduler_one_line(tmp_path, no_execute, monkeypatch, capsys):
+    monkeypatch.setattr(SWEEP, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", f"tcp://127.0.0.1:{free_port()}")
+    address = f"tcp://127.0.0.1:{free_port()}"  # the option wins over the variable
+    code = main(["sweep", "--sweep-dir", str(tmp_path / "s"), "-q", "--scheduler", address,
+                 "-p", "epochs", "1,2"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(f"digitlib: cannot reach the Dask scheduler at {address}: ")
+    assert not (tmp_path / "s").exists()
 
 
 def test_histories_in_table_order(tmp_path, fake):
@@ -372,7 +568,7 @@ def test_real_histories_for_the_curves(real_sweep):
     assert all(len(h["val_accuracy"]) == 1 for h in histories.values())
 
 
-def test_real_resume_runs_only_the_failed_run(real_sweep, monkeypatch):
+def test_real_resume_runs_only_the_failed_run(real_sweep, monkeypatch, on_threads):
     sweep_dir, table = real_sweep
     finished = sweep_dir / table["run_dir"][0] / "05_evaluate.ipynb"
     stamp = finished.stat().st_mtime_ns
