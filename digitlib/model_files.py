@@ -12,8 +12,8 @@ from .errors import DataError
 #: a serialised lambda, a layer that loads a TensorFlow SavedModel from a path.
 CODE_CLASSES = {"Lambda", "__lambda__", "TFSMLayer"}
 
-#: The only modules a saved config may name: Keras' own and this package's layers.
-TRUSTED_MODULES = ("keras", "digitlib")
+#: The only modules a saved config may name: Keras' own (digitlib's models are plain Keras).
+TRUSTED_MODULES = ("keras",)
 
 
 def check_model_file(path: str | Path) -> None:

@@ -155,14 +155,14 @@ def test_same_seed_same_numbers_and_the_file_opens_on_tensorflow(backend, tmp_pa
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_lessons_run_end_to_end_on_backend(backend, tmp_path):
-    """The papermill chain on a subset, every lesson's kernel on ``backend``; TensorFlow reads its model."""
+    """Lessons 01-06 on a subset, every kernel on ``backend``; predict there; TensorFlow reads the model."""
     need_backend(backend)
     full = bool(os.environ.get("DIGITLIB_DATA"))
     size, floor = (12_000, 0.98) if full else (4_000, 0.85)  # without a copy: the 5,000-digit sample
     run_dir = tmp_path / f"on {backend}"
     env = {**os.environ, "KERAS_BACKEND": backend}
     done = subprocess.run(
-        [sys.executable, "-m", "digitlib", "run", "--quiet", "--run-dir", str(run_dir),
+        [sys.executable, "-m", "digitlib", "run", "--quiet", "--run-dir", str(run_dir), "--last", "06",
          "-p", "train_size", str(size), "-p", "epochs", "2", "-p", "show_adadelta_demo", "False"],
         env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
@@ -175,3 +175,10 @@ def test_lessons_run_end_to_end_on_backend(backend, tmp_path):
     there = python(BARE_PREDICT, backend, run_dir / "mnist.keras", tmp_path / "x.npy")
     here = dl.load_model(run_dir / "mnist.keras").predict(x_test, verbose=0)
     assert (np.asarray(there["probabilities"]).argmax(axis=1) == here.argmax(axis=1)).all()
+    photos = [str(path) for path in dl.imaging.example_photos()[:3]]
+    read = subprocess.run([sys.executable, "-m", "digitlib", "predict", "--model",
+                           str(run_dir / "mnist.keras"), *photos],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert read.returncode == 0, read.stderr[-2000:]
+    lines = read.stdout.strip().splitlines()
+    assert len(lines) == 3 and all(line.split("\t")[1] in "0123456789" for line in lines)

@@ -104,7 +104,8 @@ def test_no_absolute_paths_or_tensorflow_logs_in_outputs(notebook):
     for cell in code_cells(nb):
         text = json.dumps(cell.outputs)
         assert not ABSOLUTE_PATH.search(text), cell.source[:80]
-        for marker in ("cuda_drivers", "cuInit", "absl::InitializeLog", "oneDNN"):
+        for marker in ("cuda_drivers", "cuInit", "absl::InitializeLog", "oneDNN",
+                       "WARNING:absl", "WARNING:tensorflow", "node_def_util"):
             assert marker not in text, f"TensorFlow log in output of: {cell.source[:60]}"
 
 
