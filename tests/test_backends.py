@@ -128,8 +128,8 @@ for attempt in range(2):
 import keras
 backend = keras.backend.backend()
 if backend == "tensorflow":
-    import tensorflow as tf
-    deterministic = tf.config.experimental.is_op_determinism_enabled()
+    from tensorflow.python.framework.config import is_op_determinism_enabled
+    deterministic = is_op_determinism_enabled()
 elif backend == "torch":
     import torch
     deterministic = torch.are_deterministic_algorithms_enabled()
