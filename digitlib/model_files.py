@@ -71,6 +71,10 @@ def _code_in(config) -> str | None:
             module = item.get("module")
             if isinstance(module, str) and module.split(".")[0] not in TRUSTED_MODULES:
                 return f"a reference to the module {module!r}"
+            for key in ("class_name", "registered_name"):  # "package>Class": not Keras' own
+                value = item.get(key)
+                if isinstance(value, str) and ">" in value and not value.startswith("keras"):
+                    return f"a layer registered outside Keras, {value!r}"
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
