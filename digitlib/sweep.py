@@ -145,10 +145,17 @@ def code_version() -> str:
     return f"{digitlib.__version__}+{digest.hexdigest()[:12]}"
 
 
+def environment() -> dict:
+    """Return the settings outside the parameters that decide a run: backend and data copy."""
+    from ._quiet import keras_backend
+
+    return {"the Keras backend": keras_backend(), "DIGITLIB_DATA": os.environ.get("DIGITLIB_DATA")}
+
+
 def _record(run: dict, lessons: dict, version: str) -> dict:
     """Return what ``params.json`` records: everything that decides the run's result."""
     return json.loads(json.dumps({"parameters": run["given"], "lessons": lessons,
-                                  "digitlib": version}))
+                                  "digitlib": version, "environment": environment()}))
 
 
 def _read_record(run_dir: Path) -> dict | None:
@@ -174,6 +181,11 @@ def stale_reason(run_dir, record: dict) -> str | None:
         return f"lesson {', '.join(changed)} changed since it ran"
     if found.get("digitlib") != record["digitlib"]:
         return f"digitlib changed since it ran ({found.get('digitlib')} -> {record['digitlib']})"
+    old_env, new_env = found.get("environment") or {}, record["environment"]
+    changed = [key for key in new_env if old_env.get(key) != new_env[key]]
+    if changed:
+        return (f"{' and '.join(changed)} changed since it ran "
+                f"({', '.join(f'{old_env.get(k)} -> {new_env[k]}' for k in changed)})")
     return None
 
 

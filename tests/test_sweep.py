@@ -8,6 +8,7 @@ real lessons on real scheduler and worker processes.
 import _thread
 import json
 import shutil
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -33,13 +34,16 @@ from digitlib.sweep import (  # noqa: E402
 SWEEP = sys.modules["digitlib.sweep"]  # the module; digitlib.sweep is the function
 
 TINY = {"train_size": 200, "epochs": 1, "show_adadelta_demo": False}
-#: Three runs of lessons 01-05: two that train, and one whose data folder does not exist,
-#: which passes the up-front checks (any text names a data source) and fails in lesson 01.
+#: A data source that exists, so it passes the up-front checks, but holds no MNIST.
+NOT_MNIST = str(Path(__file__).resolve().parents[1] / "pyproject.toml")
+#: Three runs of lessons 01-05: two that train, and one whose data file is not MNIST, which
+#: fails in lesson 01.
 REAL_RUNS = [
     {"optimizer": "adam", "learning_rate": 0.001},
     {"optimizer": "sgd", "learning_rate": 0.01},
-    {"data": "/no/such/mnist"},
+    {"data": NOT_MNIST},
 ]
+NOT_MNIST_RUN = run_name({"data": NOT_MNIST})
 
 
 # Expanding the grid ---------------------------------------------------------------------
@@ -340,6 +344,9 @@ def test_interrupt_stops_the_sweep_without_marking_runs_done(tmp_path, monkeypat
         _thread.interrupt_main()  # what Ctrl-C does
 
     monkeypatch.setattr(digitlib.lessons, "execute", execute)
+    # Ctrl-C as Python handles it by default; an earlier test's kernel or server may have
+    # left another handler, and interrupt_main only calls the handler in place.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     grid = {"learning_rate": "0.25,0.5,0.75,1.5"}
     watcher = threading.Thread(target=interrupt_when_both_are_in_lesson_02, daemon=True)
     with threads_cluster() as cluster:
@@ -349,6 +356,7 @@ def test_interrupt_stops_the_sweep_without_marking_runs_done(tmp_path, monkeypat
                 sweep(tmp_path, grid, progress=False, scheduler=cluster.scheduler_address)
         finally:
             release.set()
+            signal.signal(signal.SIGINT, previous)
     # the cluster has closed, so its threads are done: the two runs stopped after lesson 02
     assert sorted(calls) == sorted([(name, lesson) for name in ("learning_rate=0.25",
                                                                 "learning_rate=0.5")
@@ -419,6 +427,24 @@ def test_other_digitlib_reruns_and_says_so(tmp_path, fake, monkeypatch, capfd):
     assert "digitlib changed since it ran" in capfd.readouterr().err
     record = json.loads((tmp_path / "learning_rate=0.5" / "params.json").read_text())
     assert record["digitlib"] == "0.2.0+000000000000"
+
+
+@pytest.mark.parametrize("variable, value", [("KERAS_BACKEND", "jax"),
+                                             ("DIGITLIB_DATA", "/another/copy")])
+def test_other_backend_or_data_copy_reruns_and_says_so(tmp_path, fake, monkeypatch, capfd,
+                                                        variable, value):
+    """The same parameters on another backend, or with another MNIST copy, are another run."""
+    monkeypatch.delenv("DIGITLIB_DATA", raising=False)
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
+    monkeypatch.setenv(variable, value)
+    fake.calls.clear()
+    sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
+    assert len(fake.calls) == 5
+    key = {"KERAS_BACKEND": "the Keras backend"}.get(variable, variable)
+    assert f"running learning_rate=0.5 again: {key} changed since it ran" in capfd.readouterr().err
+    record = json.loads((tmp_path / "learning_rate=0.5" / "params.json").read_text())
+    assert record["environment"][key] == value
 
 
 def test_worker_with_another_digitlib_fails_the_run():
@@ -539,7 +565,7 @@ def real_sweep(tmp_path_factory):
 def test_real_sweep_writes_one_row_per_run(real_sweep):
     sweep_dir, table = real_sweep
     assert list(table["run_dir"]) == ["optimizer=adam,learning_rate=0.001",
-                                      "optimizer=sgd,learning_rate=0.01", "data=_no_such_mnist"]
+                                      "optimizer=sgd,learning_rate=0.01", NOT_MNIST_RUN]
     on_disk = load_table(sweep_dir)
     assert list(on_disk["run_dir"]) == list(table["run_dir"])
     assert (on_disk["train_size"] == 200).all() and (on_disk["epochs"] == 1).all()
@@ -556,9 +582,9 @@ def test_real_sweep_writes_one_row_per_run(real_sweep):
 def test_real_failure_recorded_with_the_lessons_error(real_sweep):
     sweep_dir, table = real_sweep
     error = table["error"][2]
-    assert error.startswith("lesson 01_load_data failed: ") and "/no/such/mnist" in error
+    assert error.startswith("lesson 01_load_data failed: ") and "pyproject.toml" in error
     assert "\n" not in error
-    assert not (sweep_dir / "data=_no_such_mnist" / "params.json").exists()
+    assert not (sweep_dir / NOT_MNIST_RUN / "params.json").exists()
 
 
 def test_real_histories_for_the_curves(real_sweep):
@@ -575,6 +601,6 @@ def test_real_resume_runs_only_the_failed_run(real_sweep, monkeypatch, on_thread
     lessons = FakeLessons()
     monkeypatch.setattr(digitlib.lessons, "execute", lessons)
     again = sweep(sweep_dir, REAL_RUNS, jobs=2, fixed=TINY, progress=False)
-    assert {name for name, _ in lessons.calls} == {"data=_no_such_mnist"}
+    assert {name for name, _ in lessons.calls} == {NOT_MNIST_RUN}
     assert finished.stat().st_mtime_ns == stamp
     assert list(again["test_accuracy"][:2]) == pytest.approx(list(table["test_accuracy"][:2]))
