@@ -72,9 +72,35 @@ class _QuietTensorFlow(importlib.abc.MetaPathFinder):
         return spec
 
 
+#: The package behind each Keras backend, and the pip command that installs it here.
+BACKENDS = {"tensorflow": ("tensorflow", "pip install -e ."),
+            "jax": ("jax", "pip install -e '.[jax]'"),
+            "torch": ("torch", "pip install -e '.[torch]' (README: Backends)"),
+            "numpy": ("numpy", "pip install numpy"),
+            "openvino": ("openvino", "pip install openvino")}
+
+
+def check_backend() -> str:
+    """Return the Keras backend chosen, or raise ParameterError if Keras cannot run on it."""
+    from .errors import ParameterError
+
+    backend = keras_backend()
+    if backend not in BACKENDS:
+        raise ParameterError(f"KERAS_BACKEND is {backend!r}, which is not a Keras backend; "
+                             f"choose one of {', '.join(BACKENDS)}")
+    package, install = BACKENDS[backend]
+    if importlib.util.find_spec(package) is None:
+        raise ParameterError(f"Keras is set to run on {backend} (KERAS_BACKEND or "
+                             f"~/.keras/keras.json), but {package} is not installed: {install}")
+    return backend
+
+
 def quiet_tensorflow() -> None:
-    """Make TensorFlow load without log lines, if Keras runs on it and it is not loaded yet."""
-    if keras_backend() != "tensorflow" or "tensorflow" in sys.modules:
+    """Make TensorFlow load without log lines, whichever backend loads it, unless it is loaded.
+
+    On JAX and PyTorch TensorFlow still loads, for the tf.data stream that feeds ``fit``.
+    """
+    if "tensorflow" in sys.modules:
         return
     # Its log lines after loading, errors included: with deterministic kernels on (set_seed),
     # TensorFlow rewrites Keras' input pipeline and logs a harmless "NodeDef mentions
@@ -85,7 +111,9 @@ def quiet_tensorflow() -> None:
 
 
 def import_keras():
-    """Import and return Keras, quietly when it runs on TensorFlow."""
+    """Import and return Keras, quietly; raise ParameterError if its backend is missing."""
+    if "keras" not in sys.modules:
+        check_backend()
     quiet_tensorflow()
     import keras
 

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import DigitlibError, LessonError, ParameterError
+from .errors import DataError, DigitlibError, LessonError, ParameterError
 from .runs import ARTIFACTS, DEFAULT_RUN_DIR, run_path
 
 
@@ -79,6 +79,8 @@ def cmd_predict(args) -> int:
     from .predict import predict_files
 
     model_path = Path(args.model) if args.model else run_path(DEFAULT_RUN_DIR) / "mnist.keras"
+    if args.model and not model_path.is_file():
+        raise DataError(f"{model_path}: no such model file")
     failures = 0
     for path, result in predict_files(model_path, args.images):
         if isinstance(result, DigitlibError):
@@ -224,6 +226,11 @@ def main(argv=None) -> int:
     """Run the command line; print DigitlibErrors as one line, without a traceback."""
     args = build_parser().parse_args(argv)
     try:
+        remote = args.command == "sweep" and (args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS"))
+        if not remote:  # the lessons' kernels, or this process, would fail on a missing backend
+            from ._quiet import check_backend
+
+            check_backend()
         return args.func(args)
     except DigitlibError as error:
         print(f"digitlib: {error}", file=sys.stderr)

@@ -88,6 +88,7 @@ class RunDir:
         os.close(fd)
         try:
             yield Path(tmp)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's files are private; an artifact is not
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
@@ -170,6 +171,13 @@ class RunDir:
         from .models import load_model
 
         return load_model(self.require(name), compile=compile)
+
+
+def _umask() -> int:
+    """Return the process's umask (it can only be read by setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _to_builtin(value):

@@ -167,6 +167,10 @@ def test_lessons_run_end_to_end_on_backend(backend, tmp_path):
         env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert f"on the {backend} backend" in (run_dir / "04_train.ipynb").read_text()
+    for lesson in run_dir.glob("*.ipynb"):  # TensorFlow loads for tf.data, quietly here too
+        text = lesson.read_text()
+        for marker in ("cuda_drivers", "cuInit", "absl::InitializeLog", "oneDNN"):
+            assert marker not in text, f"TensorFlow log line in {lesson.name}"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["test_accuracy"] >= floor, metrics
     data = dl.load_mnist("auto" if full else "sample")
@@ -182,3 +186,18 @@ def test_lessons_run_end_to_end_on_backend(backend, tmp_path):
     assert read.returncode == 0, read.stderr[-2000:]
     lines = read.stdout.strip().splitlines()
     assert len(lines) == 3 and all(line.split("\t")[1] in "0123456789" for line in lines)
+
+
+@pytest.mark.parametrize("backend, message", [
+    ("jaxx", "KERAS_BACKEND is 'jaxx', which is not a Keras backend"),
+    ("openvino", "Keras is set to run on openvino (KERAS_BACKEND or ~/.keras/keras.json), "
+                 "but openvino is not installed"),
+])
+def test_missing_or_unknown_backend_is_one_line_before_any_work(tmp_path, backend, message):
+    run_dir = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "digitlib", "run", "--run-dir", str(run_dir)],
+                          env={**os.environ, "KERAS_BACKEND": backend},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"digitlib: {message}") and done.stderr.count("\n") == 1
+    assert not run_dir.exists()

@@ -335,3 +335,13 @@ def test_notebook_figures_are_jpeg_for_photos_and_palette_png_otherwise():
     png = Image.open(io.BytesIO(base64.b64decode(chart_data["image/png"])))
     assert png.mode == "P"  # a palette: charts use few colours
     assert png.width <= 8 * dl.plots.DPI + 10  # an 8-inch figure at DPI, cropped tight
+
+
+def test_artifacts_are_readable_by_others_as_ordinary_files(tmp_path):
+    """Atomic writes go through a private temporary file; the artifact gets the usual mode."""
+    mask = os.umask(0o022)
+    try:
+        path = RunDir(tmp_path).save_json("metrics.json", {"acc": 0.5})
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644

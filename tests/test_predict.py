@@ -236,3 +236,10 @@ def test_cli_as_a_subprocess(trained, files):
     [row] = output_lines(done.stdout)
     assert row[0] == paths[0] and row[1] in "0123456789" and 0 < float(row[2]) <= 1
     assert done.stderr.strip().splitlines() == [f"digitlib: {paths[1]}: file is empty"]
+
+
+def test_cli_with_a_model_path_that_does_not_exist(tmp_path, files, capsys):
+    """A path the user typed is missing: say so, not which lesson writes the default one."""
+    missing = tmp_path / "nope.keras"
+    assert main(["predict", "--model", str(missing), str(files["good"][0])]) == 2
+    assert capsys.readouterr().err == f"digitlib: {missing}: no such model file\n"
