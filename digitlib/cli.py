@@ -70,7 +70,8 @@ def _summarise(run_dir: Path, shown: str, seconds: float, metrics: bool = True) 
         m = json.loads(metrics_path.read_text())
         print(f"model {m['model']}: test accuracy {m['test_accuracy']:.4f}, "
               f"training {m['train_seconds']:.1f} s over {_plural(m['epochs'], 'epoch')} "
-              f"on {m['train_examples']:,} images ({m['data_source']})")
+              f"on {m['train_examples']:,} images, on {m.get('backend', 'tensorflow')} "
+              f"({m['data_source']})")
         print(f"model file: {Path(shown) / 'mnist.keras'}")
 
 

@@ -173,6 +173,7 @@ def test_lessons_run_end_to_end_on_backend(backend, tmp_path):
             assert marker not in text, f"TensorFlow log line in {lesson.name}"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["test_accuracy"] >= floor, metrics
+    assert metrics["backend"] == backend and f"on {backend} (" in done.stdout
     data = dl.load_mnist("auto" if full else "sample")
     x_test = dl.prepare_images(data.x_test[:500])
     np.save(tmp_path / "x.npy", x_test)
