@@ -1,4 +1,4 @@
-"""Keep TensorFlow's start-up chatter off stderr when Keras runs on TensorFlow."""
+"""Keep TensorFlow's start-up chatter off stderr, and check the Keras backend before use."""
 
 from __future__ import annotations
 
