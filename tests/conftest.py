@@ -66,3 +66,24 @@ def tiny_idx_dir(tmp_path):
     for key, name in IDX_FILES.items():
         write_idx(folder / name, arrays[key])
     return folder, arrays
+
+
+def train_quick_default(folder: Path, train_size: int, epochs: int, sample_epochs: int):
+    """Train the default network on a stratified subset of the full MNIST, or on the sample.
+
+    Returns the model, its saved ``mnist.keras`` in ``folder``, whether the full data was
+    used, and the MNIST it came from. The sample trains ``sample_epochs`` instead.
+    """
+    import digitlib as dl
+
+    data = full_data_dir()
+    mnist = dl.load_mnist(data if data else "sample")
+    x, y = mnist.x_train, mnist.y_train
+    if data:
+        x, y = dl.take_subset(x, y, train_size, seed=0)
+    dl.set_seed(0)
+    model = dl.build_model("default")
+    recipe = dl.recipe("default", epochs=epochs if data else sample_epochs)
+    dl.train(model, recipe, dl.prepare_images(x), y)
+    path = dl.RunDir(folder).save_model(model, "mnist.keras")
+    return model, path, data is not None, mnist

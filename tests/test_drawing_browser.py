@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import digitlib as dl
+from tests.conftest import train_quick_default
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_SIZE = 30_000
@@ -107,17 +107,8 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory):
     """Train the default network for two epochs on a subset of MNIST; return its .keras path."""
-    data = os.environ.get("DIGITLIB_DATA")
-    full = bool(data) and Path(data).is_dir()
-    mnist = dl.load_mnist(data if full else "sample")
-    x, y = mnist.x_train, mnist.y_train
-    if full:
-        x, y = dl.take_subset(x, y, TRAIN_SIZE, seed=0)
-    dl.set_seed(0)
-    model = dl.build_model("default")
-    dl.train(model, dl.recipe("default", epochs=EPOCHS if full else 4), dl.prepare_images(x), y)
-    path = tmp_path_factory.mktemp("pad") / "mnist.keras"
-    dl.RunDir(path.parent).save_model(model, path.name)
+    _, path, _, _ = train_quick_default(tmp_path_factory.mktemp("pad"), TRAIN_SIZE, EPOCHS,
+                                        sample_epochs=4)
     return path
 
 

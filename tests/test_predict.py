@@ -18,6 +18,7 @@ import digitlib as dl
 from digitlib import imaging
 from digitlib.cli import main
 from digitlib.predict import Prediction, predict_files
+from tests.conftest import train_quick_default
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,17 +29,8 @@ PHOTOS = 300
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
     """Train a quick default model; return its .keras path, the model and test digits."""
-    data = os.environ.get("DIGITLIB_DATA")
-    full = bool(data) and Path(data).is_dir()
-    mnist = dl.load_mnist(data if full else "sample")
-    x, y = mnist.x_train, mnist.y_train
-    if full:
-        x, y = dl.take_subset(x, y, TRAIN_SIZE, seed=0)
-    dl.set_seed(0)
-    model = dl.build_model("default")
-    dl.train(model, dl.recipe("default", epochs=1), dl.prepare_images(x), y)
-    path = tmp_path_factory.mktemp("model") / "mnist.keras"
-    dl.RunDir(path.parent).save_model(model, path.name)
+    model, path, full, mnist = train_quick_default(tmp_path_factory.mktemp("model"), TRAIN_SIZE,
+                                                   epochs=1, sample_epochs=1)
     return {"path": path, "model": model, "full": full,
             "x_test": mnist.x_test[:PHOTOS], "y_test": mnist.y_test[:PHOTOS]}
 
