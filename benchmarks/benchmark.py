@@ -53,8 +53,13 @@ def lessons_split(all_images: bool = False) -> dict:
 
 
 def run_one(model: str, seed: int, epochs: int | None, learning_rate: float | None = None,
-            all_images: bool = False) -> dict:
-    """Train one recipe in this process and return its measurements."""
+            all_images: bool = False, until_target: bool = False) -> dict:
+    """Train one recipe in this process and return its measurements.
+
+    With ``until_target`` training stops after the first epoch that reaches 99.0%. An
+    ensemble (``best``) trains through ``dl.train``, member after member, and is tested once,
+    at the end.
+    """
     import numpy as np
 
     import digitlib as dl
@@ -72,9 +77,11 @@ def run_one(model: str, seed: int, epochs: int | None, learning_rate: float | No
     else:
         net = dl.build_model(model)
         recipe = dl.recipe(model, epochs=epochs, learning_rate=learning_rate)
+    if len(dl.models.members(net)) > 1:
+        return _run_ensemble(net, recipe, model, seed, data)
     compile_model(net, recipe, len(x_train))
     y_train = dl.one_hot(y_train)
-    clock = EpochClock(test_data=(x_test, y_test))
+    clock = (_until_target(EpochClock) if until_target else EpochClock)(test_data=(x_test, y_test))
     if model in PUBLISHED:
         fit_data = dict(x=x_train, y=y_train, batch_size=recipe.batch_size)
     else:
@@ -84,7 +91,7 @@ def run_one(model: str, seed: int, epochs: int | None, learning_rate: float | No
     elapsed = np.cumsum(clock.seconds)
     reached = [i for i, acc in enumerate(clock.test_accuracy) if acc >= TARGET]
     return {
-        "model": model, "seed": seed, "epochs": recipe.epochs,
+        "model": model, "seed": seed, "epochs": len(clock.seconds),
         "batch_size": recipe.batch_size, "optimizer": recipe.optimizer,
         "learning_rate": recipe.learning_rate, "params": net.count_params(),
         "train_images": len(x_train),
@@ -93,7 +100,42 @@ def run_one(model: str, seed: int, epochs: int | None, learning_rate: float | No
         "epochs_to_99": reached[0] + 1 if reached else None,
         "final_accuracy": clock.test_accuracy[-1],
         "accuracy_per_epoch": clock.test_accuracy,
-        "images_per_second": len(x_train) * recipe.epochs / float(elapsed[-1]),
+        "images_per_second": len(x_train) * len(elapsed) / float(elapsed[-1]),
+        "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "data_source": data["source"],
+    }
+
+
+def _until_target(clock_class):
+    """Return an ``EpochClock`` that also ends training after the first epoch at 99.0%."""
+
+    class ClockUntilTarget(clock_class):
+        def on_epoch_end(self, epoch, logs=None):
+            super().on_epoch_end(epoch, logs)
+            if self.test_accuracy[-1] >= TARGET:
+                self.model.stop_training = True
+
+    return ClockUntilTarget
+
+
+def _run_ensemble(net, recipe, model: str, seed: int, data: dict) -> dict:
+    """Train an ensemble through ``dl.train`` and test it once; return its measurements."""
+    import digitlib as dl
+    from digitlib.training import accuracy
+
+    result = dl.train(net, recipe, data["x_train"], data["y_train"], seed=seed)
+    final = accuracy(net, data["x_test"], data["y_test"])
+    networks = len(dl.models.members(net))
+    return {
+        "model": model, "seed": seed, "epochs": recipe.epochs,
+        "batch_size": recipe.batch_size, "optimizer": recipe.optimizer,
+        "learning_rate": recipe.learning_rate, "params": net.count_params(),
+        "train_images": len(data["x_train"]),
+        "train_seconds": result["train_seconds"],
+        "seconds_to_99": None, "epochs_to_99": None,  # members are tested only as an ensemble
+        "final_accuracy": final, "accuracy_per_epoch": [],
+        "images_per_second": len(data["x_train"]) * recipe.epochs * networks
+        / result["train_seconds"],
         "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "data_source": data["source"],
     }
@@ -166,10 +208,11 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(HERE / "results" / "latest"),
                         help="output path without suffix")
     parser.add_argument("--one", nargs=2, metavar=("MODEL", "SEED"), help=argparse.SUPPRESS)
+    parser.add_argument("--until-target", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
         print(json.dumps(run_one(args.one[0], int(args.one[1]), args.epochs, args.learning_rate,
-                                 args.all_training_images)))
+                                 args.all_training_images, args.until_target)))
         return 0
 
     rows = []

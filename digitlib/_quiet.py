@@ -6,6 +6,7 @@ import contextlib
 import importlib.abc
 import importlib.util
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -106,6 +107,9 @@ def quiet_tensorflow() -> None:
     # TensorFlow rewrites Keras' input pipeline and logs a harmless "NodeDef mentions
     # attribute" error line into the lesson's output. Set the variable yourself to see them.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # Its Python warnings too, such as "triggered tf.function retracing" when an ensemble's
+    # members train one after the other: each member is its own function, as it should be.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     if not any(isinstance(finder, _QuietTensorFlow) for finder in sys.meta_path):
         sys.meta_path.insert(0, _QuietTensorFlow())
 

@@ -68,8 +68,9 @@ def _summarise(run_dir: Path, shown: str, seconds: float, metrics: bool = True) 
     print(f"lessons finished in {seconds:.0f} s; results in {shown}")
     if metrics and metrics_path.is_file():
         m = json.loads(metrics_path.read_text())
+        each = f" for each of {m['networks']} networks" if m.get("networks", 1) > 1 else ""
         print(f"model {m['model']}: test accuracy {m['test_accuracy']:.4f}, "
-              f"training {m['train_seconds']:.1f} s over {_plural(m['epochs'], 'epoch')} "
+              f"training {m['train_seconds']:.1f} s over {_plural(m['epochs'], 'epoch')}{each} "
               f"on {m['train_examples']:,} images, on {m.get('backend', 'tensorflow')} "
               f"({m['data_source']})")
         print(f"model file: {Path(shown) / 'mnist.keras'}")

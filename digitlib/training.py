@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from ._quiet import import_keras
-from .models import Recipe, make_optimizer, steps_per_epoch
+from .models import Recipe, make_optimizer, members, steps_per_epoch
 from .preprocessing import one_hot
 from .seeds import set_seed  # noqa: F401  (dl.training.set_seed, as before)
 
@@ -88,22 +88,38 @@ def dataset(x, y, batch_size: int, seed: int = 0):
             .with_options(options))
 
 
+def mean_history(histories: list[dict]) -> dict:
+    """Return the per-epoch mean of several ``fit`` histories: an ensemble's learning curves."""
+    if len(histories) == 1:
+        return {key: [float(v) for v in values] for key, values in histories[0].items()}
+    return {key: [float(v) for v in np.mean([h[key] for h in histories], axis=0)]
+            for key in histories[0]}
+
+
 def train(model, recipe: Recipe, x_train, y_train, x_val=None, y_val=None,
           verbose: int = 0, callbacks=(), seed: int = 0) -> dict:
-    """Compile and fit ``model`` by ``recipe`` on integer labels; return its history and seconds."""
-    compile_model(model, recipe, len(x_train))
-    clock = EpochClock()
+    """Compile and fit ``model`` by ``recipe`` on integer labels; return its history and seconds.
+
+    An ensemble (``best``) trains its members one after the other, each on its own
+    shuffle of the data; the ensemble itself stays uncompiled (``predict`` needs nothing more).
+    """
+    networks = members(model)
     validation = (x_val, one_hot(y_val)) if x_val is not None and len(x_val) else None
-    batches = dataset(x_train, one_hot(y_train), recipe.batch_size, seed)
+    histories, clock = [], EpochClock()
     start = time.perf_counter()
-    history = model.fit(batches, validation_data=validation, epochs=recipe.epochs,
-                        validation_batch_size=EVAL_BATCH_SIZE,
-                        steps_per_epoch=steps_per_epoch(len(x_train), recipe.batch_size),
-                        shuffle=False,  # the dataset reshuffles itself every epoch
-                        verbose=verbose, callbacks=[clock, *callbacks])
+    for number, network in enumerate(networks):
+        compile_model(network, recipe, len(x_train))
+        batches = dataset(x_train, one_hot(y_train), recipe.batch_size, seed + number)
+        history = network.fit(batches, validation_data=validation, epochs=recipe.epochs,
+                              validation_batch_size=EVAL_BATCH_SIZE,
+                              steps_per_epoch=steps_per_epoch(len(x_train), recipe.batch_size),
+                              shuffle=False,  # the dataset reshuffles itself every epoch
+                              verbose=verbose, callbacks=[clock, *callbacks])
+        histories.append(history.history)
     seconds = time.perf_counter() - start
     return {
-        "history": {key: [float(v) for v in values] for key, values in history.history.items()},
+        "history": mean_history(histories),
+        "member_histories": [mean_history([h]) for h in histories] if len(networks) > 1 else [],
         "train_seconds": seconds,
         "epoch_seconds": clock.seconds,
         "recipe": recipe.as_dict(),

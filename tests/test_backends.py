@@ -202,3 +202,41 @@ def test_missing_or_unknown_backend_is_one_line_before_any_work(tmp_path, backen
     assert done.returncode == 2
     assert done.stderr.startswith(f"digitlib: {message}") and done.stderr.count("\n") == 1
     assert not run_dir.exists()
+
+
+# Trains the best ensemble briefly on a backend, saves it in both formats, prints its answers.
+TRAIN_BEST = """
+import json, sys
+import numpy as np
+import digitlib as dl
+data = dl.load_mnist("sample")
+x, y = dl.prepare_images(data.x_train[:600]), data.y_train[:600]
+dl.set_seed(0)
+model = dl.build_model("best")
+result = dl.train(model, dl.recipe("best", epochs=1, batch_size=64), x, y, seed=0)
+run = dl.runs.RunDir(sys.argv[1])
+run.save_model(model, "mnist.keras")
+run.save_model(model, "mnist.h5")
+x_test = np.load(sys.argv[2])
+import keras
+print(json.dumps({"backend": keras.backend.backend(), "networks": len(result["member_histories"]),
+                  "probabilities": np.asarray(model.predict(x_test, verbose=0)).tolist()}))
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_best_ensemble_trains_on_backend_and_both_files_open_in_bare_keras(backend, tmp_path,
+                                                                           trained_files):
+    need_backend(backend)
+    folder, _ = trained_files
+    x_test = folder / "x_test.npy"
+    out = python(TRAIN_BEST, backend, tmp_path, x_test)
+    assert out["backend"] == backend and out["networks"] == 3
+    expected = np.asarray(out["probabilities"])
+    for file in ("mnist.keras", "mnist.h5"):
+        for reader in sorted({backend, "tensorflow"}):
+            there = python(BARE_PREDICT, reader, tmp_path / file, x_test)
+            assert there["backend"] == reader and there["digitlib"] is False
+            got = np.asarray(there["probabilities"])
+            assert (got.argmax(axis=1) == expected.argmax(axis=1)).all(), (file, reader)
+            np.testing.assert_allclose(got, expected, atol=1e-4)

@@ -114,6 +114,68 @@ def test_every_model_maps_digits_to_ten_probabilities(name):
     assert model.name == name
 
 
+def test_shift_moves_every_pixel_and_lets_zeros_in():
+    keras = dl.models.keras
+    image = np.zeros((1, 28, 28, 1), np.float32)
+    image[0, 0, 5] = image[0, 27, 27] = image[0, 10, 0] = 1
+    inputs = keras.Input((28, 28, 1))
+    for down, right in dl.models.BEST_VIEWS:
+        moved = np.asarray(keras.Model(inputs, dl.models.shift(inputs, down, right))(image))
+        assert moved.shape == image.shape
+        expected = np.zeros_like(image)
+        for row, col in ((0, 5), (27, 27), (10, 0)):
+            if 0 <= row + down < 28 and 0 <= col + right < 28:
+                expected[0, row + down, col + right] = 1
+        np.testing.assert_array_equal(moved, expected)
+
+
+def first_kernel(network):
+    """Return the weights of the first layer of ``network`` that has a kernel."""
+    return next(layer.kernel for layer in network.layers if hasattr(layer, "kernel"))
+
+
+def test_best_is_three_networks_voting_over_five_shifted_copies():
+    dl.set_seed(0)
+    model = dl.build_model("best")
+    members = dl.models.members(model)
+    assert [m.name for m in members] == ["member_0", "member_1", "member_2"]
+    assert dl.models.members(dl.build_model("default"))[0].name == "default"
+    assert len({float(np.asarray(first_kernel(m)).sum()) for m in members}) == 3  # own weights
+    kinds = {type(layer).__name__ for layer in members[0].layers}
+    assert {"RandomTranslation", "BatchNormalization"} <= kinds
+    x = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
+    keras = dl.models.keras
+    inputs = keras.Input((28, 28, 1))
+    votes = [np.asarray(member(keras.Model(inputs, dl.models.shift(inputs, *view))(x),
+                               training=False))
+             for member in members for view in dl.models.BEST_VIEWS]
+    assert len(votes) == 15
+    np.testing.assert_allclose(model.predict(x, verbose=0), np.mean(votes, axis=0), atol=1e-6)
+
+
+def test_moving_average_of_the_weights_is_keras_own_and_checked():
+    optimizer = dl.make_optimizer(dl.recipe("best"), 100)
+    assert optimizer.use_ema and optimizer.ema_momentum == dl.recipe("best").ema_momentum > 0
+    assert not dl.make_optimizer(dl.recipe("default"), 100).use_ema
+    with pytest.raises(dl.DigitlibError, match="ema_momentum must be at least 0 and below 1"):
+        dl.recipe("best", ema_momentum=1.0)
+
+
+def test_train_trains_each_member_of_an_ensemble_on_its_own():
+    arrays = tiny_arrays(n_train=64)
+    x, y = dl.prepare_images(arrays["x_train"]), arrays["y_train"]
+    dl.set_seed(0)
+    model = dl.build_model("best")
+    before = [np.asarray(first_kernel(m)).copy() for m in dl.models.members(model)]
+    result = dl.train(model, dl.recipe("best", epochs=2, batch_size=32), x, y, x[:20], y[:20])
+    after = [np.asarray(first_kernel(m)) for m in dl.models.members(model)]
+    assert all(not np.allclose(b, a) for b, a in zip(before, after))
+    assert len(result["member_histories"]) == 3 and len(result["epoch_seconds"]) == 6
+    mean = np.mean([h["val_accuracy"] for h in result["member_histories"]], axis=0)
+    np.testing.assert_allclose(result["history"]["val_accuracy"], mean)
+    assert getattr(model, "optimizer", None) is None  # the ensemble itself is never stepped
+
+
 def test_unknown_model_lists_known_ones():
     with pytest.raises(dl.DigitlibError, match="known models: seed, kerasio, default, best"):
         dl.build_model("lenet")
