@@ -85,7 +85,7 @@ def best_member(number: int = 0) -> keras.Model:
         keras.Input(INPUT_SHAPE),
         # Training only: each digit moved by up to 2 pixels each way, anew in every batch.
         layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant"),
-        # Not normalised: on the full-size image, normalising would cost a sixth of the time.
+        # Not normalised: on the full-size image that would cost a fifth of the training time.
         layers.Conv2D(32, 5, activation="relu"),  # -> 24 × 24 × 32
         layers.MaxPooling2D(2),  # -> 12 × 12 × 32
         *_conv_bn(64, 3),  # -> 10 × 10 × 64
