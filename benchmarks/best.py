@@ -2,8 +2,8 @@
 
 Usage (from the repository root, with DIGITLIB_DATA pointing at a full MNIST copy):
 
-    python benchmarks/best.py                      # seeds 0, 1, 2 (~30 min on 2 cores)
-    python benchmarks/best.py --seeds 0 --levers   # one seed, and what each lever adds
+    python benchmarks/best.py                      # seeds 0, 1, 2 (~22 min on 2 cores)
+    python benchmarks/best.py --levers             # and what each lever adds (~6 min more)
 
 In one session, one job at a time: keras.io's recipe trains until it first reaches 99.0% on
 the test set; then `digitlib run -p model best -p seed N` runs lessons 01 to 05 for each seed,

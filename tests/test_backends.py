@@ -240,3 +240,13 @@ def test_best_ensemble_trains_on_backend_and_both_files_open_in_bare_keras(backe
             got = np.asarray(there["probabilities"])
             assert (got.argmax(axis=1) == expected.argmax(axis=1)).all(), (file, reader)
             np.testing.assert_allclose(got, expected, atol=1e-4)
+    if backend != "tensorflow":
+        return
+    here = dl.load_model(tmp_path / "mnist.keras").predict(np.load(x_test), verbose=0)
+    np.testing.assert_allclose(here, expected, atol=1e-5)
+    photos = [str(path) for path in dl.imaging.example_photos()[:2]]
+    read = subprocess.run([sys.executable, "-m", "digitlib", "predict", "--model",
+                           str(tmp_path / "mnist.keras"), *photos],
+                          capture_output=True, text=True, timeout=300)
+    assert read.returncode == 0, read.stderr[-2000:]
+    assert [line.split("\t")[0] for line in read.stdout.strip().splitlines()] == photos
