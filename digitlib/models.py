@@ -116,8 +116,8 @@ def best_cnn() -> keras.Model:
     """Build the most accurate model: three networks voting over five shifted copies of a digit."""
     image = keras.Input(INPUT_SHAPE, name="image")
     views = [shift(image, down, right) for down, right in BEST_VIEWS]
-    members = [best_member(number) for number in range(BEST_MEMBERS)]
-    votes = [member(view) for member in members for view in views]
+    networks = [best_member(number) for number in range(BEST_MEMBERS)]
+    votes = [network(view) for network in networks for view in views]
     return keras.Model(image, layers.Average(name="vote")(votes), name="best")
 
 
