@@ -90,17 +90,28 @@ def run_one(model: str, seed: int, epochs: int | None, learning_rate: float | No
     net.fit(**fit_data, epochs=recipe.epochs, verbose=0, callbacks=[clock])
     elapsed = np.cumsum(clock.seconds)
     reached = [i for i, acc in enumerate(clock.test_accuracy) if acc >= TARGET]
+    return _row(model, seed, recipe, net, data, len(clock.seconds), float(elapsed[-1]),
+                clock.test_accuracy,
+                seconds_to_99=float(elapsed[reached[0]]) if reached else None,
+                epochs_to_99=reached[0] + 1 if reached else None)
+
+
+def _row(model: str, seed: int, recipe, net, data: dict, epochs: int, seconds: float,
+         accuracy_per_epoch: list, seconds_to_99=None, epochs_to_99=None) -> dict:
+    """Return one training's measurements as a row of the results table."""
+    import digitlib as dl
+
+    networks = len(dl.models.members(net))
     return {
-        "model": model, "seed": seed, "epochs": len(clock.seconds),
+        "model": model, "seed": seed, "epochs": epochs,
         "batch_size": recipe.batch_size, "optimizer": recipe.optimizer,
         "learning_rate": recipe.learning_rate, "params": net.count_params(),
-        "train_images": len(x_train),
-        "train_seconds": float(elapsed[-1]),
-        "seconds_to_99": float(elapsed[reached[0]]) if reached else None,
-        "epochs_to_99": reached[0] + 1 if reached else None,
-        "final_accuracy": clock.test_accuracy[-1],
-        "accuracy_per_epoch": clock.test_accuracy,
-        "images_per_second": len(x_train) * len(elapsed) / float(elapsed[-1]),
+        "train_images": len(data["x_train"]),
+        "train_seconds": seconds,
+        "seconds_to_99": seconds_to_99, "epochs_to_99": epochs_to_99,
+        "final_accuracy": accuracy_per_epoch[-1],
+        "accuracy_per_epoch": accuracy_per_epoch,
+        "images_per_second": len(data["x_train"]) * epochs * networks / seconds,
         "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "data_source": data["source"],
     }
@@ -119,26 +130,13 @@ def _until_target(clock_class):
 
 
 def _run_ensemble(net, recipe, model: str, seed: int, data: dict) -> dict:
-    """Train an ensemble through ``dl.train`` and test it once; return its measurements."""
+    """Train an ensemble through ``dl.train`` and test it once, at the end (no time to 99%)."""
     import digitlib as dl
     from digitlib.training import accuracy
 
     result = dl.train(net, recipe, data["x_train"], data["y_train"], seed=seed)
-    final = accuracy(net, data["x_test"], data["y_test"])
-    networks = len(dl.models.members(net))
-    return {
-        "model": model, "seed": seed, "epochs": recipe.epochs,
-        "batch_size": recipe.batch_size, "optimizer": recipe.optimizer,
-        "learning_rate": recipe.learning_rate, "params": net.count_params(),
-        "train_images": len(data["x_train"]),
-        "train_seconds": result["train_seconds"],
-        "seconds_to_99": None, "epochs_to_99": None,  # members are tested only as an ensemble
-        "final_accuracy": final, "accuracy_per_epoch": [],
-        "images_per_second": len(data["x_train"]) * recipe.epochs * networks
-        / result["train_seconds"],
-        "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "data_source": data["source"],
-    }
+    return _row(model, seed, recipe, net, data, recipe.epochs, result["train_seconds"],
+                [accuracy(net, data["x_test"], data["y_test"])])
 
 
 def markdown(rows: list[dict], machine: str) -> str:

@@ -65,14 +65,13 @@ def votes(run_dir: str) -> dict:
 
     import digitlib as dl
 
-    keras = dl.models.keras
+    from best_variants import shifted_views
+
     run = dl.RunDir(run_dir)
     prepared = run.load_prepared()
     x, y = prepared["x_test"], prepared["y_test"]
     model = run.load_model("mnist.keras", compile=False)
-    image = keras.Input(x.shape[1:])
-    shifted = [np.asarray(keras.Model(image, dl.models.shift(image, *view)).predict(
-        x, batch_size=1000, verbose=0)) for view in dl.models.BEST_VIEWS]
+    shifted = shifted_views(x)
     # probabilities[network][view]: one network's ten probabilities for one view of each digit
     probabilities = [[member.predict(view, batch_size=1000, verbose=0) for view in shifted]
                      for member in dl.models.members(model)]

@@ -73,15 +73,19 @@ def network(kind: str, args):
                              layers.Dense(10, activation="softmax")], name=kind)
 
 
-def views(model, x):
-    """Return ``model``'s probabilities for each of the best model's five shifted views."""
+def shifted_views(x) -> list:
+    """Return ``x`` as the best model reads it: each of its five views, moved by Keras' layers."""
     import digitlib as dl
 
     keras = dl.models.keras
     image = keras.Input(x.shape[1:])
-    return [model.predict(keras.Model(image, dl.models.shift(image, *view)).predict(
-        x, batch_size=1000, verbose=0), batch_size=1000, verbose=0)
-        for view in dl.models.BEST_VIEWS]
+    return [np.asarray(keras.Model(image, dl.models.shift(image, *view)).predict(
+        x, batch_size=1000, verbose=0)) for view in dl.models.BEST_VIEWS]
+
+
+def views(model, x):
+    """Return ``model``'s probabilities for each of the best model's five shifted views."""
+    return [model.predict(view, batch_size=1000, verbose=0) for view in shifted_views(x)]
 
 
 def train(args) -> dict:
