@@ -29,8 +29,8 @@ from .seeds import set_seed
 __version__ = "0.1.0"
 
 #: The submodules ``dl.NAME`` loads on first use.
-_SUBMODULES = ("data", "drawing", "evaluation", "imaging", "model_files", "models", "plots",
-               "preprocessing", "training")
+_SUBMODULES = ("data", "drawing", "evaluation", "exercises", "imaging", "model_files", "models",
+               "plots", "preprocessing", "training")
 
 #: The functions and classes ``dl.NAME`` loads on first use, by the module that holds them.
 _LAZY = {

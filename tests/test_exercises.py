@@ -1,0 +1,196 @@
+"""The exercises: the checker itself, the lessons' contract, and every solution run in its lesson.
+
+Contract (issue 25): each answer cell carries the tag ``exercise:NN.k``; the cell that checks it
+carries ``check:NN.k`` and calls ``.check(``; ``dl.exercises.solution_code(id)`` put in place of
+the answer cell makes the check print ``Correct``; the committed lessons print ``Not attempted``.
+"""
+
+import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from digitlib import exercises
+from digitlib.errors import ParameterError
+from digitlib.exercises import Exercise, Incorrect, NotAttempted, ____, expect
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+#: A small run of every lesson: the chain the solutions are checked in.
+CHAIN_PARAMETERS = ["-p", "train_size", "1200", "-p", "epochs", "1", "-p", "jobs", "1"]
+
+
+def _tags(cell):
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def _tagged(nb, prefix):
+    """Return {id: cell} for the cells tagged ``prefix:<id>``."""
+    found = {}
+    for cell in nb.cells:
+        for tag in _tags(cell):
+            if tag.startswith(prefix + ":"):
+                found[tag.split(":", 1)[1]] = cell
+    return found
+
+
+def _text(cell):
+    return "".join(out.get("text", "") for out in cell.get("outputs", [])
+                   if out.get("output_type") == "stream")
+
+
+# --- the checker ------------------------------------------------------------------------------
+
+def _square_judge(function, env):
+    got = function(3)
+    expect(isinstance(got, (int, float)), f"your function returned {type(got).__name__}, not a number")
+    expect(got == 9, "square(3) should be 3 times 3")
+    return "square(3) is 9"
+
+
+SQUARE = Exercise(id="99.1", names=("square",), judge=_square_judge,
+                  hints=["Multiply x by itself.", "`return x * x`"],
+                  answer="def square(x):\n    return x * x\n", why="x squared is x times x.",
+                  wrong=["def square(x):\n    return x + x\n"])
+
+
+def test_blank_runs_in_arithmetic_and_calls():
+    assert (____ / 255 + 1) is ____
+    assert ____(3).shape is ____
+
+
+def test_verdicts_start_with_one_of_three_words():
+    assert SQUARE.verdict(____).startswith("Not attempted")
+    assert SQUARE.verdict(None).startswith("Not attempted")
+    assert SQUARE.verdict(lambda x: ____).startswith("Incorrect")  # returns the blank: not a number
+    assert SQUARE.verdict(lambda x: x + x).startswith("Incorrect: square(3)")
+    assert SQUARE.verdict(lambda x: x ** 2) == "Correct: square(3) is 9"
+    assert SQUARE.verdict(lambda x: 1 / 0) == "Incorrect: your code raised ZeroDivisionError: division by zero"
+    assert SQUARE.verdict(5).startswith("Incorrect: your code raised TypeError")
+    assert SQUARE.verdict(1, 2).startswith("Incorrect: the check takes `square`")
+
+
+def test_judge_may_say_not_attempted():
+    def judge(value, env):
+        raise NotAttempted("run the cell that trains first")
+
+    assert Exercise("99.2", ("x",), judge, [], "x = 1", "").verdict(1) == \
+        "Not attempted: run the cell that trains first"
+
+
+def test_check_reads_the_callers_namespace(capsys):
+    def judge(value, env):
+        expect(value == env["target"] * 2, "double the target")
+
+    exercise = Exercise("99.3", ("x",), judge, ["twice"], "x = 2 * target", "")
+    globals()["target"] = 21  # the check reads the caller's globals, as in a notebook
+    exercise.check(42)
+    exercise.check(41)
+    exercise.hint()
+    exercise.hint(5)
+    exercise.solution()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Correct."
+    assert lines[1] == "Incorrect: double the target"
+    assert lines[2] == "Hint 1: twice"
+    assert lines[3] == "Hint 1: twice"  # there is no fifth hint: the last one
+    assert "    x = 2 * target" in lines
+
+
+def test_unknown_ids_are_one_line_errors():
+    with pytest.raises(ParameterError, match="no exercise '4.x'"):
+        exercises.solution_code("4.x")
+    with pytest.raises(ParameterError, match="lesson 98 has no exercises"):
+        exercises.lesson(98)
+
+
+# --- every lesson's exercises ------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_lesson_has_checked_exercises(path):
+    nb = nbformat.read(path, as_version=4)
+    number = path.name[:2]
+    answers, checks = _tagged(nb, "exercise"), _tagged(nb, "check")
+    assert len(answers) >= 3, f"{path.name} has {len(answers)} exercises"
+    assert set(answers) == set(checks), f"{path.name}: answer and check cells differ"
+    known = {e.id: e for e in exercises.lesson(number)}
+    assert set(answers) == set(known), f"{path.name}: cells {sorted(answers)}, exercises {sorted(known)}"
+    order = {id(cell): i for i, cell in enumerate(nb.cells)}
+    for exercise_id, cell in answers.items():
+        check = checks[exercise_id]
+        assert order[id(check)] > order[id(cell)], f"{exercise_id}: the check comes before the answer"
+        assert ".check(" in check.source, exercise_id
+        assert "____" in cell.source, f"{exercise_id}: the committed answer cell is not blank"
+        assert _text(check).startswith("Not attempted"), f"{exercise_id}: {_text(check)!r}"
+        ast.parse(exercises.solution_code(exercise_id))
+        assert known[exercise_id].wrong, f"{exercise_id} has no wrong answer to test"
+        assert known[exercise_id].hints, f"{exercise_id} has no hint"
+
+
+def _bound_names(code: str) -> list[str]:
+    """Return the names that ``code`` binds at its top level."""
+    names = []
+    for node in ast.parse(code).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names.extend(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
+def _variant(kind: str, exercise_id: str) -> str:
+    code = exercises.solution_code(exercise_id)
+    if kind == "solution":
+        return code
+    if kind == "wrong":
+        return exercises._find(exercise_id).wrong[0]
+    return "".join(f"{name} = None\n" for name in _bound_names(code))
+
+
+def _run_chain(tmp_path, kind):
+    """Run every lesson with each answer cell replaced, and return {id: check output}."""
+    lessons = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks", lessons)
+    for path in sorted(lessons.glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for exercise_id, cell in _tagged(nb, "exercise").items():
+            cell.source = _variant(kind, exercise_id)
+        nbformat.write(nb, path)
+    run_dir = tmp_path / "run"
+    env = {**os.environ, "DIGITLIB_NOTEBOOKS": str(lessons), "PYTHONPATH": str(ROOT)}
+    last = LESSONS[-1].name[:2]
+    result = subprocess.run([sys.executable, "-m", "digitlib", "run", "--first", "01", "--last", last,
+                             "--run-dir", str(run_dir), *CHAIN_PARAMETERS],
+                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=1500)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    outputs = {}
+    for path in sorted(run_dir.glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            assert not any(o.get("output_type") == "error" for o in cell.get("outputs", [])), path.name
+        for exercise_id, cell in _tagged(nb, "check").items():
+            outputs[exercise_id] = _text(cell).strip()
+    return outputs
+
+
+@pytest.mark.parametrize("kind, verdict", [("solution", "Correct"), ("wrong", "Incorrect"),
+                                           ("none", None)])
+def test_every_exercise_in_its_lesson(tmp_path, kind, verdict):
+    outputs = _run_chain(tmp_path, kind)
+    expected = {e.id for path in LESSONS for e in exercises.lesson(path.name[:2])}
+    assert set(outputs) == expected
+    for exercise_id, text in outputs.items():
+        assert len(text.splitlines()) == 1, f"{exercise_id}: {text!r}"
+        if verdict:
+            assert text.startswith(verdict), f"{kind} of {exercise_id}: {text}"
+        else:
+            assert not text.startswith("Correct"), f"{exercise_id} with None: {text}"
+            assert re.match(r"(Incorrect|Not attempted)", text), f"{exercise_id}: {text}"
