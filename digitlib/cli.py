@@ -143,6 +143,25 @@ def cmd_refresh(args) -> int:
     return 0
 
 
+def cmd_lab(args) -> int:
+    """Copy the lessons into the learner's own folder, then start JupyterLab on it."""
+    import subprocess
+
+    from .lessons import notebooks_dir
+    from .workspace import WORKSPACE, sync_lessons
+
+    folder = Path(args.folder) if args.folder else WORKSPACE
+    for line in sync_lessons(notebooks_dir(), folder):
+        print(f"digitlib: {line}")
+    print(f"digitlib: your lessons are in {folder}; your answers stay there, "
+          "and git pull never changes them")
+    if args.no_start:
+        return 0
+    command = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={folder.resolve()}",
+               *args.jupyter_args]
+    return subprocess.call(command)
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose epilog may be computed only when help is shown."""
 
@@ -216,6 +235,15 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     lesson_range(sweep)
     sweep.set_defaults(func=cmd_sweep)
+
+    lab = sub.add_parser("lab", help="copy the lessons into my-lessons/ (your own copy, kept "
+                                     "across updates) and open JupyterLab there")
+    lab.add_argument("--folder", help="your lessons' folder (default my-lessons in the checkout)")
+    lab.add_argument("--no-start", action="store_true",
+                     help="copy or update the lessons, but do not start JupyterLab")
+    lab.add_argument("jupyter_args", nargs=argparse.REMAINDER,
+                     help="more arguments for jupyter lab, e.g. --no-browser --port 8890")
+    lab.set_defaults(func=cmd_lab)
 
     refresh = sub.add_parser("refresh-lessons",
                              help="re-execute the committed lessons in place (maintainers)")
