@@ -9,6 +9,8 @@ pad works with any model ``dl.predict`` accepts, on any Keras backend.
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 from pathlib import Path
 
@@ -26,6 +28,61 @@ SIDE = 280  # pixels: the canvas on screen, and the picture the strokes are draw
 BRUSH = 0.075  # stroke width as a share of the canvas side: 21 of 280 pixels
 DOT = 1.5  # ink spanning less than this many stroke widths is a dot, not a digit
 PROMPT = "draw a digit"
+MAP_COLUMNS = 16  # feature maps per row in the pad's panel
+MAP_WIDTH = 320  # pixels: the widest a layer's grid of maps is drawn
+
+
+def convolutions(model) -> list:
+    """Return the convolution layers of ``model``; of an ensemble's, its first network's."""
+    import keras
+
+    from .models import members
+
+    network = members(model)[0]
+    return [layer for layer in network.layers if isinstance(layer, keras.layers.Conv2D)]
+
+
+def feature_map_model(model):
+    """Return a Keras model that gives the feature maps of each convolution of ``model``.
+
+    Its outputs are one ``(1, height, width, channels)`` array per convolution, in order,
+    for a ``(1, 28, 28, 1)`` image: what :class:`DrawingPad` shows with ``feature_maps=True``.
+    """
+    import keras
+
+    from .models import members
+
+    network, layers = members(model)[0], convolutions(model)
+    if not layers:
+        raise ParameterError(f"model {model.name!r} has no convolution layer to show")
+    return keras.Model(network.inputs[0], [layer.output for layer in layers])
+
+
+def map_grid(maps: np.ndarray, columns: int = MAP_COLUMNS) -> np.ndarray:
+    """Lay one layer's feature maps ``(height, width, channels)`` out as a grid of grey levels.
+
+    Each map is scaled by the layer's largest value, so 255 is the strongest response in
+    the layer and 0 none (the maps come after ReLU); a one-pixel gap of 64 separates maps.
+    Returns a uint8 array.
+    """
+    maps = np.asarray(maps, dtype=np.float32)
+    height, width, channels = maps.shape
+    top = float(maps.max())
+    levels = np.clip(maps / top, 0, 1) if top > 0 else np.zeros_like(maps)
+    rows = -(-channels // columns)
+    grid = np.full((rows * (height + 1) - 1, min(channels, columns) * (width + 1) - 1), 64,
+                   dtype=np.uint8)
+    for k in range(channels):
+        r, c = divmod(k, columns)
+        grid[r * (height + 1):r * (height + 1) + height,
+             c * (width + 1):c * (width + 1) + width] = np.round(levels[..., k] * 255)
+    return grid
+
+
+def _png(grid: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(grid, mode="L").save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def render_strokes(strokes, side: int = SIDE, brush: float = BRUSH) -> np.ndarray:
@@ -79,6 +136,9 @@ class DrawingPad(anywidget.AnyWidget):
 
     Args:
         model: a Keras model, or the path of one saved as ``.keras`` or ``.h5``.
+        feature_maps: also show, below the answer, the feature maps of each convolution
+            of the network (an ensemble's first network) for the digit being drawn, in a
+            panel with the CSS class ``dl-feature-maps``.
 
     Attributes:
         image: the drawing as the network reads it, a (28, 28) float32 array with ink
@@ -88,6 +148,8 @@ class DrawingPad(anywidget.AnyWidget):
             drawing, or None while nothing but a dot is drawn ("draw a digit").
         strokes: the drawing as points, ``[[[x, y], ...], ...]`` with x and y in [0, 1];
             assigning it draws from Python.
+        maps: with ``feature_maps=True``, the feature maps of each convolution for
+            ``image``, one ``(height, width, channels)`` array per layer; else ``[]``.
 
     Raises:
         ParameterError: ``model`` is neither a Keras model nor a path.
@@ -104,16 +166,20 @@ class DrawingPad(anywidget.AnyWidget):
     probabilities = traitlets.List(traitlets.Float()).tag(sync=True)
     seen = traitlets.List(traitlets.Float()).tag(sync=True)  # image, row by row, for the preview
     brush = traitlets.Float(BRUSH).tag(sync=True)
+    # with feature_maps=True: one {"name", "shape", "png"} per convolution, for the panel
+    layer_maps = traitlets.List(traitlets.Dict()).tag(sync=True)
 
-    def __init__(self, model, **kwargs):
+    def __init__(self, model, feature_maps: bool = False, **kwargs):
         if isinstance(model, (str, os.PathLike)):
             model = load_trained_model(model)
         elif not callable(getattr(model, "predict", None)):
             raise ParameterError(
                 f"model must be a Keras model or the path of one, got {type(model).__name__}")
         self._model = model
+        self._probe = feature_map_model(model) if feature_maps else None
         self.image = np.zeros((imaging.SIZE, imaging.SIZE), dtype=np.float32)
         self.prediction: Prediction | None = None
+        self.maps: list = []
         super().__init__(**kwargs)
         # The first prediction traces the model, which takes a while: do it now, not on
         # the first stroke.
@@ -141,9 +207,25 @@ class DrawingPad(anywidget.AnyWidget):
             except DigitlibError:
                 pass  # nothing readable yet: keep asking for a digit
         self.image, self.prediction = image, prediction
+        layer_maps = self._feature_maps() if self._probe is not None else []
         with self.hold_sync():  # one message, so the page sees the answer whole
+            self.layer_maps = layer_maps
             self.answer = PROMPT if prediction is None else str(prediction.digit)
             self.probabilities = [] if prediction is None else [
                 float(p) for p in prediction.probabilities]
             self.seen = [round(float(v), 3) for v in image.ravel()]
             self.answered = self.revision
+
+    def _feature_maps(self) -> list[dict]:
+        """Compute ``maps`` for ``image``; return the panel's pictures of them."""
+        import keras
+
+        outputs = self._probe(self.image[None, :, :, None], training=False)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        self.maps = [keras.ops.convert_to_numpy(out)[0] for out in outputs]
+        pictures = []
+        for layer, maps in zip(convolutions(self._model), self.maps):
+            grid = map_grid(maps)
+            pictures.append({"name": layer.name, "shape": list(maps.shape), "png": _png(grid),
+                             "scale": max(1, MAP_WIDTH // grid.shape[1])})
+        return pictures

@@ -43,6 +43,28 @@ function render({ model, el }) {
   seen.width = 28;
   seen.height = 28;
 
+  const mapsPanel = element("div", "dl-feature-maps", root);
+
+  function showMaps() {
+    const layers = model.get("layer_maps");
+    mapsPanel.style.display = layers.length ? "" : "none";
+    mapsPanel.replaceChildren();
+    if (!layers.length) return;
+    element("div", "dl-feature-maps-title", mapsPanel,
+            "what each convolution sees (bright: a strong response)");
+    for (const layer of layers) {
+      const box = element("figure", "dl-feature-maps-layer", mapsPanel);
+      const picture = element("img", "dl-feature-maps-grid", box);
+      picture.alt = `feature maps of ${layer.name}`;
+      picture.src = layer.png;
+      picture.onload = () => {
+        picture.style.width = `${picture.naturalWidth * layer.scale}px`;
+      };
+      const [height, width, channels] = layer.shape;
+      element("figcaption", "", box, `${layer.name}: ${channels} maps of ${height} × ${width}`);
+    }
+  }
+
   let current = null; // the stroke being drawn: [[x, y], ...] in [0, 1]
   let sentAt = null; // performance.now() when the last drawing went to Python
 
@@ -150,9 +172,12 @@ function render({ model, el }) {
   model.on("change:strokes", redraw);
   model.on("change:answered", show);
   model.on("change:answer", show);
+  model.on("change:layer_maps", showMaps);
   redraw();
   show();
+  showMaps();
   return () => {
+    model.off("change:layer_maps", showMaps);
     model.off("change:strokes", redraw);
     model.off("change:answered", show);
     model.off("change:answer", show);
