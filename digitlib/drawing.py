@@ -21,14 +21,14 @@ from PIL import Image, ImageDraw
 
 from . import imaging
 from .errors import DigitlibError, ParameterError
-from .predict import Prediction, load_trained_model, predict
+from .predict import Prediction, _prediction, _probabilities, load_trained_model, predict
 
 STATIC = Path(__file__).resolve().parent / "static"
 SIDE = 280  # pixels: the canvas on screen, and the picture the strokes are drawn into
 BRUSH = 0.075  # stroke width as a share of the canvas side: 21 of 280 pixels
 DOT = 1.5  # ink spanning less than this many stroke widths is a dot, not a digit
 PROMPT = "draw a digit"
-MAP_COLUMNS = 16  # feature maps per row in the pad's panel
+MAP_COLUMNS = 16  # feature maps per row in the pad's panel, for layers of more than 32 maps
 MAP_WIDTH = 320  # pixels: the widest a layer's grid of maps is drawn
 
 
@@ -58,17 +58,19 @@ def feature_map_model(model):
     return keras.Model(network.inputs[0], [layer.output for layer in layers])
 
 
-def map_grid(maps: np.ndarray, columns: int = MAP_COLUMNS) -> np.ndarray:
+def map_grid(maps: np.ndarray, columns: int | None = None) -> np.ndarray:
     """Lay one layer's feature maps ``(height, width, channels)`` out as a grid of grey levels.
 
-    Each map is scaled by the layer's largest value, so 255 is the strongest response in
-    the layer and 0 none (the maps come after ReLU); a one-pixel gap of 64 separates maps.
+    Each map is scaled by the layer's largest value and brightened by a square root, so 255
+    is the strongest response in the layer and 0 none (the maps come after ReLU); a
+    one-pixel gap of 64 separates maps. ``columns`` defaults to 8 for up to 32 maps, else 16.
     Returns a uint8 array.
     """
     maps = np.asarray(maps, dtype=np.float32)
     height, width, channels = maps.shape
+    columns = columns or (8 if channels <= 32 else MAP_COLUMNS)
     top = float(maps.max())
-    levels = np.clip(maps / top, 0, 1) if top > 0 else np.zeros_like(maps)
+    levels = np.sqrt(np.clip(maps / top, 0, 1)) if top > 0 else np.zeros_like(maps)
     rows = -(-channels // columns)
     grid = np.full((rows * (height + 1) - 1, min(channels, columns) * (width + 1) - 1), 64,
                    dtype=np.uint8)
@@ -203,7 +205,7 @@ class DrawingPad(anywidget.AnyWidget):
         if is_digit_sized(canvas, self.brush):
             try:
                 image = imaging.to_mnist(canvas, name="the drawing")
-                prediction = predict(self._model, canvas)[0]
+                prediction = _prediction(_probabilities(self._model, [image])[0])  # as predict()
             except DigitlibError:
                 pass  # nothing readable yet: keep asking for a digit
         self.image, self.prediction = image, prediction
@@ -220,12 +222,12 @@ class DrawingPad(anywidget.AnyWidget):
         """Compute ``maps`` for ``image``; return the panel's pictures of them."""
         import keras
 
-        outputs = self._probe(self.image[None, :, :, None], training=False)
+        outputs = self._probe.predict_on_batch(self.image[None, :, :, None])  # compiled once
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         self.maps = [keras.ops.convert_to_numpy(out)[0] for out in outputs]
         pictures = []
         for layer, maps in zip(convolutions(self._model), self.maps):
             grid = map_grid(maps)
             pictures.append({"name": layer.name, "shape": list(maps.shape), "png": _png(grid),
-                             "scale": max(1, MAP_WIDTH // grid.shape[1])})
+                             "scale": max(1, round(MAP_WIDTH / grid.shape[1]))})
         return pictures

@@ -10,7 +10,8 @@ the updated answer, and takes the screenshot the README shows.
 It needs Debian's ``chromium`` (``.ci/run`` installs it) and Playwright from PyPI; where
 either is missing the test fails saying how to install it, so CI can never pass by skipping.
 Set DIGITLIB_SCREENSHOT to a path to keep the screenshot (the README's is
-``notebooks/images/drawing_pad.png``).
+``notebooks/images/drawing_pad.png``), and DIGITLIB_MAPS_SCREENSHOT for the feature-map panel's
+(lesson 8 shows ``notebooks/images/feature_maps.png``).
 """
 
 import ast
@@ -125,6 +126,9 @@ def lab(model_file):
         "nbformat": 4, "nbformat_minor": 5,
     }
     (folder / "pad.ipynb").write_text(json.dumps(notebook))
+    notebook["cells"][0]["source"] = ('import digitlib as dl\n'
+                                      'pad = dl.DrawingPad("mnist.keras", feature_maps=True)\npad')
+    (folder / "maps.ipynb").write_text(json.dumps(notebook))
     config, runtime = folder / "jupyter-config", folder / "jupyter-runtime"
     (config / "labconfig").mkdir(parents=True)
     (config / "labconfig" / "page_config.json").write_text(json.dumps(
@@ -240,11 +244,11 @@ def ink_pixels(page) -> int:
     return page.evaluate(INK)
 
 
-def screenshot(page, path: Path) -> None:
-    """Take the pad's picture; copy it to $DIGITLIB_SCREENSHOT too, when that is set."""
-    page.locator(".digitlib-pad").screenshot(path=str(path))
-    if os.environ.get("DIGITLIB_SCREENSHOT"):
-        target = Path(os.environ["DIGITLIB_SCREENSHOT"])
+def screenshot(page, path: Path, selector=".digitlib-pad", keep="DIGITLIB_SCREENSHOT") -> None:
+    """Take a picture of ``selector``; copy it to the path in $``keep`` too, when that is set."""
+    page.locator(selector).screenshot(path=str(path))
+    if os.environ.get(keep):
+        target = Path(os.environ[keep])
         partial = target.with_name(target.name + ".partial")
         shutil.copyfile(path, partial)
         os.replace(partial, target)  # atomic: the old picture stays until the new one is whole
@@ -319,3 +323,79 @@ def test_drawn_digits_are_read_in_the_browser(browser_tools, lab, tmp_path, caps
               f"{', '.join(f'{v:.0f}' for v in round_trips)} ms; "
               f"browser part {time.perf_counter() - started:.1f} s")
     assert median < LATENCY_LIMIT_MS, f"stroke to answer took {median:.0f} ms (median)"
+
+
+PANEL_IMAGES = """() => Array.from(document.querySelectorAll('.dl-feature-maps img')).map(
+    (img) => [img.src, img.complete && img.naturalWidth > 0])"""
+
+
+def _decode_png(data_url: str) -> np.ndarray:
+    import base64
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))))
+
+
+def test_feature_maps_follow_the_drawing_in_the_browser(browser_tools, lab, tmp_path, capsys):
+    """Draw a 1, then a 0: the panel changes, and shows the maps the kernel computes for pad.image."""
+    from PIL import Image
+
+    executable, playwright_context = browser_tools
+    latencies, shots, kernel = [], [], None
+    with playwright_context() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1100, "height": 1000})
+        page.goto(f"{lab['url']}/lab/tree/maps.ipynb?token={lab['token']}")
+        page.wait_for_function(
+            "window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status"
+            " === 'idle'", timeout=90_000)
+        kernel_id = page.evaluate(
+            "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.id")
+        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        canvas = page.locator(".digitlib-pad-canvas")
+        canvas.wait_for(state="visible", timeout=90_000)
+        kernel = Kernel(lab["runtime"] / f"kernel-{kernel_id}.json")
+        try:
+            for k, digit in enumerate((1, 0)):
+                if k:
+                    kernel.run("pad.clear()")
+                    page.wait_for_function(f"({INK})() === 0", timeout=10_000)
+                sent, _ = draw(page, canvas, DIGITS[digit])
+                latencies.append(wait_answered(page, sent))
+                read = kernel.run("", PREDICTION)
+                assert read is not None and read[0] == digit, f"drew {digit}, pad read {read}"
+                page.wait_for_function(f"({PANEL_IMAGES})().length > 0 && "
+                                       f"({PANEL_IMAGES})().every(([src, done]) => done)",
+                                       timeout=10_000)
+                shown = [_decode_png(src) for src, _ in page.evaluate(PANEL_IMAGES)]
+                # the kernel computes the maps for pad.image anew, with a model of its own
+                expected = kernel.run(
+                    "import keras\n"
+                    "from digitlib.drawing import convolutions, map_grid\n"
+                    "_net = dl.models.members(pad._model)[0]\n"
+                    "_grids = [map_grid(keras.ops.convert_to_numpy(keras.Model(_net.inputs[0], "
+                    "layer.output)(pad.image[None, :, :, None], training=False))[0]).tolist() "
+                    "for layer in convolutions(pad._model)]",
+                    "_grids")
+                assert len(shown) == len(expected) >= 2
+                for got, want in zip(shown, expected):
+                    np.testing.assert_array_equal(got, np.array(want, dtype=np.uint8))
+                path = tmp_path / f"maps_{digit}.png"
+                screenshot(page, path, ".dl-feature-maps",
+                           keep="DIGITLIB_MAPS_SCREENSHOT" if digit == 0 else "unset")
+                shots.append(np.asarray(Image.open(path).convert("L"), dtype=float))
+        finally:
+            if kernel is not None:
+                kernel.close()
+            browser.close()
+    one, zero = shots
+    assert one.shape == zero.shape, "the panel changed size between the digits"
+    changed = float(np.mean(np.abs(one - zero) > 16))
+    with capsys.disabled():
+        print(f"\nfeature maps, stroke to panel in the page: "
+              f"{', '.join(f'{v:.0f}' for v in latencies)} ms; "
+              f"{100 * changed:.0f}% of the panel's pixels differ between the 1 and the 0")
+    assert changed > 0.05, f"the panel barely changed between a 1 and a 0 ({changed:.1%})"
+    assert max(latencies) < LATENCY_LIMIT_MS, f"feature maps took {max(latencies):.0f} ms"

@@ -58,7 +58,7 @@ def test_map_grid_lays_maps_out_in_rows_scaled_by_the_layers_largest_value():
     grid = map_grid(maps, columns=4)
     assert grid.dtype == np.uint8 and grid.shape == (2 * 4 - 1, 4 * 3 - 1)
     assert grid[0, 0] == 255  # the layer's largest value
-    assert grid[4 + 2, 1] == 128  # map 4 starts the second row; half the largest value
+    assert grid[4 + 2, 1] == 180  # map 4 starts the second row: sqrt(1/2) of the largest
     assert grid[3, 0] == 64 and grid[0, 2] == 64  # the gaps between maps
     assert map_grid(np.zeros((2, 2, 1))).max() == 0  # a silent layer stays black
 

@@ -43,7 +43,7 @@ function render({ model, el }) {
   seen.width = 28;
   seen.height = 28;
 
-  const mapsPanel = element("div", "dl-feature-maps", root);
+  const mapsPanel = element("div", "dl-feature-maps", right);
 
   function showMaps() {
     const layers = model.get("layer_maps");
