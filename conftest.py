@@ -1,5 +1,7 @@
 """Give every test session its own run folder, and skip nbval without the full MNIST.
 
+With ``DIGITLIB_REQUIRE_DATA=1`` (as CI sets) a missing MNIST fails each lesson instead.
+
 This file sits at the top of the checkout, not in notebooks/, so that it is not listed
 among the lessons in JupyterLab.
 """
@@ -23,11 +25,14 @@ REASON = (
 
 def full_mnist_available() -> bool:
     """Return whether the lessons will load the full MNIST rather than the sample."""
-    env = os.environ.get("DIGITLIB_DATA")
-    if env:
-        return Path(env).exists()
-    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
-    return (keras_home / "datasets" / "mnist.npz").is_file()
+    from digitlib.data import full_mnist_source
+
+    return full_mnist_source() is not None
+
+
+def data_required() -> bool:
+    """Return whether a missing full MNIST must fail the tests that need it (CI)."""
+    return os.environ.get("DIGITLIB_REQUIRE_DATA") == "1"
 
 
 def _snapshot(folder: Path):
@@ -51,12 +56,18 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    if full_mnist_available():
+    if full_mnist_available() or data_required():
         return
     skip = pytest.mark.skip(reason=REASON)
     for item in items:
         if str(item.fspath).endswith(".ipynb"):
             item.add_marker(skip)
+
+
+def pytest_runtest_setup(item):
+    """Fail a lesson, before its kernel starts, when CI requires the full MNIST and lacks it."""
+    if str(item.fspath).endswith(".ipynb") and data_required() and not full_mnist_available():
+        pytest.fail(f"DIGITLIB_REQUIRE_DATA=1, yet {REASON}", pytrace=False)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -243,7 +243,15 @@ def keras_origin(monkeypatch, tmp_path):
 
     monkeypatch.setattr(keras_mnist, "get_file", redirected)
     monkeypatch.delenv("DIGITLIB_DATA", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # never the user's ~/.keras
     return state
+
+
+def test_keras_cache_tests_never_read_the_users_copy(keras_origin, tmp_path):
+    from digitlib.data import full_mnist_source, keras_cache
+
+    assert keras_cache() == tmp_path / "keras" / "datasets" / "mnist.npz"
+    assert full_mnist_source() is None  # nothing cached here yet, whatever ~/.keras holds
 
 
 def test_keras_source_downloads_through_get_file(full_mnist_dir, keras_origin, tmp_path):

@@ -22,7 +22,7 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 def test_ci_installs_into_a_fresh_virtual_environment():
     script = (ROOT / ".ci" / "run").read_text()
-    assert "python3 -m venv .venv" in script and "pip install" in script
+    assert "python3 -m venv --clear .venv" in script and "pip install" in script
     assert "DIGITLIB_DATA" in script
 
 

@@ -120,7 +120,8 @@ def test_killed_worker_its_run_finishes_elsewhere(tmp_path, cluster, capsys):
         record = json.loads((sweep_dir / name / "params.json").read_text())
         assert record["worker"] == survivor
         assert (sweep_dir / name / "mnist.keras").is_file()
-        assert not (sweep_dir / name / "prepared.npz").exists()  # the data stays on the worker
+        assert (sweep_dir / name / "dataset.json").is_file()  # where the data came from
+        assert not (sweep_dir / name / "split.npz").exists()  # the data stays on the worker
     assert not list(sweep_dir.glob(".*"))
     for name in ("worker-a", "worker-b"):  # nothing was written where the workers started
         assert sorted(p.name for p in (tmp_path / name).iterdir()) == ["log.txt", "tmp"]

@@ -170,7 +170,8 @@ STALE = {"metrics.json": json.dumps({"test_accuracy": 0.123456}), "mnist.keras":
 
 def plant_earlier_run(run_dir: Path) -> None:
     run_dir.mkdir(parents=True)
-    for name, text in {**STALE, "prepared.npz": "kept", "notes.txt": "mine"}.items():
+    for name, text in {**STALE, "dataset.json": "kept", "split.npz": "kept",
+                       "notes.txt": "mine"}.items():
         (run_dir / name).write_text(text)
     (run_dir / "experiments").mkdir()
     (run_dir / "experiments" / "sweep.csv").write_text("old")
@@ -182,7 +183,8 @@ def test_clear_previous_removes_what_later_lessons_wrote(tmp_path):
     plant_earlier_run(tmp_path / "run")
     clear_previous(tmp_path / "run", "04")
     left = sorted(p.name for p in (tmp_path / "run").iterdir())
-    assert left == ["notes.txt", "prepared.npz"]  # lesson 02's output is this run's input
+    # What lessons 01 and 02 wrote is this run's input.
+    assert left == ["dataset.json", "notes.txt", "split.npz"]
     plant_earlier_run(tmp_path / "again")
     clear_previous(tmp_path / "again", "04", "05")  # lesson 07's sweep needs nothing of 04
     assert (tmp_path / "again" / "experiments" / "sweep.csv").is_file()
@@ -191,7 +193,7 @@ def test_clear_previous_removes_what_later_lessons_wrote(tmp_path):
 def test_failed_rerun_reports_nothing_of_the_earlier_run(tmp_path, capsys):
     run_dir = tmp_path / "run"
     plant_earlier_run(run_dir)
-    (run_dir / "prepared.npz").unlink()
+    (run_dir / "split.npz").unlink()  # lesson 02's output: lesson 04 cannot start
     code = main(["run", "--run-dir", str(run_dir), "--quiet", "--first", "04"])
     captured = capsys.readouterr()
     assert code == 1 and "lesson 04_train failed" in captured.err
