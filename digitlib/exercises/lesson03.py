@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from . import Exercise, Incorrect, expect
+from . import Exercise, Incorrect, NotAttempted, expect, is_blank
 
 
 def _keras():
@@ -26,6 +26,9 @@ def _array(value, what: str) -> np.ndarray:
     """Return ``value`` as a float array, or say it is not one."""
     if value is None:
         raise Incorrect(f"{what} returned None: did you forget `return`?")
+    if is_blank(value):
+        raise NotAttempted("your function still returns ____: fill it in, run the cell, then "
+                           "run this check again.")
     try:
         array = np.asarray(value, dtype="float64")
     except (TypeError, ValueError):
@@ -100,35 +103,47 @@ def _judge_2(relu, softmax, env):
     return "relu keeps the positives, and your softmax survives scores of 1,000."
 
 
-# --- 03.3: convolution in NumPy -------------------------------------------------------------------
+# --- 03.3: convolution in NumPy, with a stride ---------------------------------------------------
 
-def _valid_correlation(image, kernel):
-    windows = np.lib.stride_tricks.sliding_window_view(image, kernel.shape)
+def _reference(image, kernel, stride):
+    windows = np.lib.stride_tricks.sliding_window_view(image, kernel.shape)[::stride, ::stride]
     return (windows * kernel).sum(axis=(-2, -1))
 
 
 def _judge_3(conv2d, env):
-    expect(callable(conv2d), "`conv2d` should be a function: `def conv2d(image, kernel): ...`")
+    expect(callable(conv2d), "`conv2d` should be a function: `def conv2d(image, kernel, stride): ...`")
     rng = np.random.default_rng(3)
     image, kernel = rng.normal(size=(6, 7)), rng.normal(size=(3, 3))
-    want = _valid_correlation(image, kernel)
-    got = _array(_quietly(conv2d, image.copy(), kernel.copy()), "conv2d(image, kernel)")
+    want = _reference(image, kernel, 1)
+    got = _array(_quietly(conv2d, image.copy(), kernel.copy(), 1), "conv2d(image, kernel, 1)")
     expect(got.shape == want.shape,
-           f"on a 6 × 7 image with a 3 × 3 filter your feature map has shape {got.shape}; the "
-           "filter fits in fewer positions than that (it may not hang over the edge)")
-    expect(not np.allclose(got, _valid_correlation(image, kernel[::-1, ::-1])) or
-           np.allclose(got, want),
+           f"with stride 1, a 6 × 7 image and a 3 × 3 filter your feature map has shape "
+           f"{got.shape}; the filter may not hang over the edge, so it fits in fewer positions "
+           "than the image has pixels")
+    expect(not np.allclose(got, _reference(image, kernel[::-1, ::-1], 1)),
            "your map is the filter turned upside down and mirrored: Keras' Conv2D (and this "
            "lesson) multiply each pixel by the filter weight at the same place, unflipped")
-    expect(np.allclose(got, want), "your feature map has the right shape but wrong values: each "
-                                   "value is the sum of a 3 × 3 patch times the filter, the patch "
-                                   "starting at that value's row and column")
+    expect(np.allclose(got, want), "with stride 1 your feature map has the right shape but wrong "
+                                   "values: each value is the sum of a 3 × 3 patch times the "
+                                   "filter, the patch starting at that value's row and column")
     wide = rng.normal(size=(5, 5))
-    got = _array(_quietly(conv2d, image.copy(), wide.copy()), "conv2d(image, kernel)")
-    expect(got.shape == (2, 3) and np.allclose(got, _valid_correlation(image, wide)),
+    got = _array(_quietly(conv2d, image.copy(), wide.copy(), 1), "conv2d(image, kernel, 1)")
+    expect(got.shape == (2, 3) and np.allclose(got, _reference(image, wide, 1)),
            "your function works with a 3 × 3 filter but not with a 5 × 5 one: use the "
            "kernel's own shape")
-    return "your loops compute what Conv2D computes."
+    for stride, size in ((2, (9, 9)), (3, (10, 11))):
+        image = rng.normal(size=size)
+        want = _reference(image, kernel, stride)
+        got = _array(_quietly(conv2d, image.copy(), kernel.copy(), stride),
+                     f"conv2d(image, kernel, {stride})")
+        expect(got.shape == want.shape,
+               f"with stride {stride} on a {size[0]} × {size[1]} image your map has shape "
+               f"{got.shape}: the filter now starts at rows and columns 0, {stride}, "
+               f"{2 * stride}, … as long as it stays inside the image")
+        expect(np.allclose(got, want), f"with stride {stride} your map has the right shape but "
+                                       "wrong values: value [i, j] is the patch that starts at "
+                                       f"row {stride} × i and column {stride} × j")
+    return "your loops compute what Conv2D(strides=...) computes."
 
 
 # --- 03.4: keras.io's Simple MNIST convnet --------------------------------------------------------
@@ -213,25 +228,33 @@ EXERCISES = [
                "    e = np.exp(z - z.max())\n    return e / e.sum()\n"]),
     Exercise(
         id="03.3", names=("conv2d",), judge=_judge_3,
-        hints=["The map has (H − h + 1) × (W − w + 1) values for an H × W image and an h × w "
-               "filter; two `for` loops over its rows and columns will do.",
-               "Inside the loops: `out[i, j] = (image[i:i + h, j:j + w] * kernel).sum()`."],
+        hints=["With stride s, the filter's top-left corner visits rows 0, s, 2s, … while the "
+               "filter still fits: that is (H − h) // s + 1 rows for an H-row image and an h-row "
+               "filter, and the same for columns. Two `for` loops over the map's rows and "
+               "columns will do.",
+               "Inside the loops: `out[i, j] = (image[i * stride:i * stride + h, "
+               "j * stride:j * stride + w] * kernel).sum()`."],
         answer="""
-            def conv2d(image, kernel):
+            def conv2d(image, kernel, stride=1):
                 h, w = kernel.shape
-                out = np.zeros((image.shape[0] - h + 1, image.shape[1] - w + 1))
-                for i in range(out.shape[0]):
-                    for j in range(out.shape[1]):
-                        out[i, j] = (image[i:i + h, j:j + w] * kernel).sum()
+                rows = (image.shape[0] - h) // stride + 1
+                cols = (image.shape[1] - w) // stride + 1
+                out = np.zeros((rows, cols))
+                for i in range(rows):
+                    for j in range(cols):
+                        top, left = i * stride, j * stride
+                        out[i, j] = (image[top:top + h, left:left + w] * kernel).sum()
                 return out
             """,
         why="Each output value is one position of the filter: the patch under it, multiplied "
-            "weight by pixel and summed, exactly what a Conv2D with one filter and no bias does.",
-        wrong=["def conv2d(image, kernel):\n    h, w = kernel.shape\n"
-               "    out = np.zeros((image.shape[0] - h + 1, image.shape[1] - w + 1))\n"
-               "    for i in range(out.shape[0]):\n        for j in range(out.shape[1]):\n"
-               "            out[i, j] = (image[i:i + h, j:j + w] * kernel[::-1, ::-1]).sum()\n"
-               "    return out\n"]),
+            "weight by pixel and summed, as a Conv2D with one filter and no bias computes; the "
+            "stride only spaces the positions out.",
+        wrong=["def conv2d(image, kernel, stride=1):\n"
+               "    windows = np.lib.stride_tricks.sliding_window_view(image, kernel.shape)\n"
+               "    return (windows * kernel).sum(axis=(2, 3))\n",
+               "def conv2d(image, kernel, stride=1):\n"
+               "    windows = np.lib.stride_tricks.sliding_window_view(image, kernel.shape)\n"
+               "    return (windows * kernel[::-1, ::-1]).sum(axis=(2, 3))[::stride, ::stride]\n"]),
     Exercise(
         id="03.4", names=("kerasio_model",), judge=_judge_4,
         hints=["Write it like `seed_model` above: `keras.Sequential([keras.Input((28, 28, 1)), "
