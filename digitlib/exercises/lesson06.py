@@ -113,32 +113,30 @@ def _judge_shift(smallest_shift, env):
     images = np.asarray(x_test[:200], dtype=np.float32).reshape(-1, SIZE, SIZE)
     images = images / 255 if images.max() > 1 else images
     labels = np.asarray(y_test[:200]).astype(int)
-    right = np.flatnonzero(_read(net, images) == labels)
-    tried = 0
-    for index in right:
+    right = np.flatnonzero(_read(net, images) == labels)[:20]
+    shifts = range(1, SIZE)
+    moved = [_shifted(images[i], k, wrap) for i in right for wrap in (False, True) for k in shifts]
+    reads = _read(net, moved).reshape(len(right), 2, SIZE - 1) if len(right) else []
+    candidates = []  # (smallest expected shift, index, every accepted answer)
+    for index, read in zip(right, reads):
+        expected = {int(np.flatnonzero(r != labels[index])[0]) + 1 for r in read if (r != labels[index]).any()}
+        if expected:
+            candidates.append((min(expected), int(index), expected))
+    candidates.sort()  # the digits that move least first: the learner's loop stays short
+    for _, index, expected in candidates[:2]:
         image, label = images[index], int(labels[index])
-        expected = set()
-        for wrap in (False, True):
-            reads = _read(net, [_shifted(image, s, wrap) for s in range(1, SIZE)])
-            changed = np.flatnonzero(reads != label)
-            if len(changed):
-                expected.add(int(changed[0]) + 1)
-        if not expected:
-            continue
         got = smallest_shift(image.copy(), label)
         if is_blank(got):
             raise NotAttempted("fill in the ____ in `smallest_shift`, run that cell, then this check again")
         expect(isinstance(got, (int, np.integer)) and not isinstance(got, bool),
                f"your function returned {type(got).__name__}; return the shift, a whole number of pixels")
         if got not in expected:
-            low = min(expected)
             hint = ("a smaller shift already changes the answer" if got > max(expected)
-                    else "at that shift the network still gives the digit's label" if got < low
+                    else "at that shift the network still gives the digit's label" if got < min(expected)
                     else "count the shift in pixels to the right")
             raise Incorrect(f"for test digit {index} (a {label}) your function returned {got}: {hint}")
-        tried += 1
-        if tried == 3:
-            return f"three test digits checked, e.g. test digit {index} changes answer at a shift of {got}"
+    if len(candidates) >= 2:
+        return f"right on two test digits; test digit {index} changes answer at a shift of {got}"
     raise NotAttempted("the network reads too few of the first test digits right to check this")
 
 
