@@ -43,3 +43,22 @@ def test_public_functions_have_one_line_imperative_docstrings():
             verb = first.split()[0]
             assert not (verb.endswith("s") and not verb.endswith("ss")), (
                 f"{name}: summary should be imperative, 'Return' not 'Returns' ({first!r})")
+
+
+def _relative_links(path: Path) -> list[str]:
+    text = re.sub(r"```.*?```", "", path.read_text(), flags=re.S)  # not inside code blocks
+    return [link for link in re.findall(r"\]\(([^)\s]+)\)", text)
+            if not re.match(r"[a-z]+:", link) and not link.startswith("#")]
+
+
+def test_readme_is_a_front_door_and_every_page_it_links_exists():
+    readme = ROOT / "README.md"
+    assert len(readme.read_bytes()) <= 12_000
+    pages = [readme, *sorted((ROOT / "docs").glob("*.md"))]
+    for page in pages:
+        for link in _relative_links(page):
+            target = (page.parent / link.split("#")[0]).resolve()
+            assert target.exists(), f"{page.name} links to {link}, which does not exist"
+    linked = {(ROOT / link.split("#")[0]).resolve() for link in _relative_links(readme)}
+    for doc in (ROOT / "docs").glob("*.md"):
+        assert doc.resolve() in linked, f"README does not link {doc.name}"
