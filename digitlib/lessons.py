@@ -200,15 +200,15 @@ def check_not_foreign(run_dir: Path, paths: list[Path]) -> None:
     Raises:
         ParameterError: naming the first such file and the lesson that would replace it.
     """
-    from .runs import written
+    from .runs import MANIFEST, written
 
     ours = written(run_dir)
     first, last = paths[0].name[:2], paths[-1].name[:2]
     for name, lesson in sorted(_outputs(paths, first, last).items()):
         if (Path(run_dir) / name).exists() and name not in ours:
-            raise ParameterError(f"{Path(run_dir) / name} was not written by a digitlib run and "
-                                 f"{lesson} would replace it: move it, or choose another "
-                                 "--run-dir")
+            raise ParameterError(f"{Path(run_dir) / name} is not recorded as a run's output "
+                                 f"(in {MANIFEST}) and {lesson} would replace it: move it "
+                                 "away, or choose another --run-dir")
 
 
 def clear_previous(run_dir: Path, first, last=None) -> list[Path]:

@@ -131,7 +131,7 @@ def test_run_that_would_replace_a_users_file_is_refused(lessons, tmp_path, capsy
     before = snapshot(home)
     assert main(["run", "--run-dir", str(home), "--quiet", "--first", "6", "--last", "7"]) == 2
     err = one_line(capsys.readouterr().err)
-    assert f"{home / 'experiments'} was not written by a digitlib run" in err
+    assert f"{home / 'experiments'} is not recorded as a run's output" in err
     assert "07_experiments would replace it" in err
     assert snapshot(home) == before and not calls
 
