@@ -307,7 +307,7 @@ def test_atomic_write_leaves_old_file_on_crash(tmp_path):
             tmp.write_text('{"epo')
             raise RuntimeError("crash while writing")
     assert run.load_json("history.json") == {"epochs": 1}
-    assert os.listdir(tmp_path) == ["history.json"]
+    assert sorted(os.listdir(tmp_path)) == [MANIFEST, "history.json"]
 
 
 def test_atomic_model_save_survives_failing_save(tmp_path):

@@ -250,3 +250,18 @@ def test_predict_with_a_file_that_is_no_model_is_a_whole_sentence(tmp_path, caps
     assert capsys.readouterr().err == (
         f"digitlib: {history}: not a model file; a trained model is a .keras or .h5 file, "
         "such as mnist.keras\n")
+
+
+def test_refresh_lessons_runs_through_the_last_lesson(tiny, monkeypatch, capsys):
+    path = tiny("01_hello", "print('hello from 01')")
+    tiny("02_hello", "print('hello from 02')")
+    monkeypatch.setenv("DIGITLIB_DATA", "unused by these lessons")
+    assert main(["refresh-lessons", "--first", "2"]) == 0
+    assert capsys.readouterr().out == "executing 02_hello.ipynb\n"
+
+    def printed(notebook_path):
+        cells = nbformat.read(notebook_path, as_version=4).cells
+        return "".join(o.get("text", "") for c in cells if c.cell_type == "code" for o in c.outputs)
+
+    assert printed(path.parent / "02_hello.ipynb") == "hello from 02\n"
+    assert printed(path) == ""  # before --first: left as it was
