@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import DataError, DigitlibError, LessonError, ParameterError
+from .errors import DataError, DigitlibError, LessonError, MissingArtifactError, ParameterError
 from .runs import ARTIFACTS, DEFAULT_RUN_DIR, run_path
 
 
@@ -30,8 +30,10 @@ def cmd_run(args) -> int:
     from tqdm import tqdm
 
     from ._quiet import muted_stderr
-    from .lessons import clear_previous, execute, lesson_paths, resolve_parameters, sample_warning
+    from .lessons import (check_not_foreign, check_run_dir, clear_previous, execute,
+                          lesson_paths, own_folder, resolve_parameters, sample_warning)
     from .params import DATA_SOURCES
+    from .runs import record_written
 
     paths = lesson_paths(args.first, args.last)
     given = _parameter_pairs(args.parameter)
@@ -39,8 +41,9 @@ def cmd_run(args) -> int:
         raise DigitlibError("give the run folder with --run-dir, not -p run_dir")
     if isinstance(given.get("data"), str) and given["data"] not in DATA_SOURCES:
         given["data"] = str(Path(given["data"]).resolve())  # the lessons run in notebooks/
-    run_dir = run_path(args.run_dir).resolve()
+    run_dir = check_run_dir(run_path(args.run_dir))
     plan = resolve_parameters(paths, given, run_dir)
+    check_not_foreign(run_dir, paths)
     clear_previous(run_dir, args.first, args.last)
     run_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -48,6 +51,8 @@ def cmd_run(args) -> int:
         bar = tqdm(paths, unit="lesson", disable=args.quiet, file=stderr)
         for path in bar:
             bar.set_description(path.stem)
+            # recorded before the lesson writes them, so that a failed lesson's are cleared too
+            record_written(run_dir, add=[path.name, *filter(None, [own_folder(path)])])
             execute(path, run_dir / path.name, plan[path])
             warning = sample_warning(run_dir / path.name)
             if warning:
@@ -63,11 +68,23 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
+#: What the summary reads from metrics.json, which lesson 05 writes.
+SUMMARY_KEYS = ("model", "test_accuracy", "train_seconds", "epochs", "train_examples",
+                "data_source")
+
+
 def _summarise(run_dir: Path, shown: str, seconds: float, metrics: bool = True) -> None:
     metrics_path = run_dir / "metrics.json"
     print(f"lessons finished in {seconds:.0f} s; results in {shown}")
     if metrics and metrics_path.is_file():
-        m = json.loads(metrics_path.read_text())
+        try:
+            m = json.loads(metrics_path.read_text())
+        except ValueError:
+            m = None
+        missing = [k for k in SUMMARY_KEYS if k not in m] if isinstance(m, dict) else SUMMARY_KEYS
+        if missing:
+            raise DataError(f"{metrics_path}: no {missing[0]!r} in it (an older or damaged "
+                            "metrics.json): run 05_evaluate again")
         each = f" for each of {m['networks']} networks" if m.get("networks", 1) > 1 else ""
         print(f"model {m['model']}: test accuracy {m['test_accuracy']:.4f}, "
               f"training {m['train_seconds']:.1f} s over {_plural(m['epochs'], 'epoch')}{each} "
@@ -83,6 +100,10 @@ def cmd_predict(args) -> int:
     model_path = Path(args.model) if args.model else run_path(DEFAULT_RUN_DIR) / "mnist.keras"
     if args.model and not model_path.is_file():
         raise DataError(f"{model_path}: no such model file")
+    if not model_path.is_file():
+        raise MissingArtifactError(
+            f"no trained model at {model_path.resolve()}, the default: give the path of one "
+            "with --model PATH, or train one here with `digitlib run`")
     failures = 0
     for path, result in predict_files(model_path, args.images):
         if isinstance(result, DigitlibError):
@@ -178,7 +199,7 @@ def _lesson_parameters_help() -> str:
     from .lessons import lesson_parameters, lesson_paths, own_folder, parameter_help
 
     try:
-        paths = lesson_paths("00", "99")
+        paths = lesson_paths("00", None)
     except DigitlibError as error:
         return str(error)
     lines = ["lesson parameters (-p NAME VALUE); each lesson gets only those it declares, and",
@@ -203,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def lesson_range(p, last="05"):
         p.add_argument("--first", default="01", help="first lesson number, 1 or 01 (default 01)")
-        p.add_argument("--last", default=last, help=f"last lesson number (default {last})")
+        p.add_argument("--last", default=last,
+                       help=f"last lesson number (default {last or 'the last lesson'})")
 
     run = sub.add_parser("run", help="run lessons 01-05 end to end with papermill",
                          formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -247,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     refresh = sub.add_parser("refresh-lessons",
                              help="re-execute the committed lessons in place (maintainers)")
-    lesson_range(refresh, last="99")
+    lesson_range(refresh, last=None)
     refresh.set_defaults(func=cmd_refresh)
     return parser
 

@@ -13,6 +13,8 @@ from .params import CHECKS, check_parameters, unknown_message
 from .runs import DEFAULT_RUN_DIR
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+#: The folder that holds the digitlib package: the checkout, in a clone of the repository.
+CHECKOUT = Path(__file__).resolve().parents[1]
 
 
 def notebooks_dir() -> Path:
@@ -38,12 +40,18 @@ def lesson_number(text, flag: str = "lesson") -> int:
 def lesson_paths(first="01", last="05") -> list[Path]:
     """Return the lesson notebooks numbered from ``first`` to ``last``, in order.
 
-    The numbers compare as numbers, so ``last="5"`` and ``last="05"`` are the same lesson.
+    The numbers compare as numbers, so ``last="5"`` and ``last="05"`` are the same lesson;
+    ``last=None`` is the last lesson there is, and a ``last`` past it is an error.
     """
-    low, high = lesson_number(first, "--first"), lesson_number(last, "--last")
-    if low > high:
-        raise ParameterError(f"--first {first} comes after --last {last}")
     found = sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+    final = max((int(p.name[:2]) for p in found), default=0)
+    low = lesson_number(first, "--first")
+    high = final if last is None else lesson_number(last, "--last")
+    if last is not None and high > final:
+        raise ParameterError(f"--last {last}: there is no lesson {high:02d}; the last lesson "
+                             f"is {final:02d}")
+    if low > high:
+        raise ParameterError(f"--first {first} comes after --last {last if last else final}")
     chosen = [p for p in found if low <= int(p.name[:2]) <= high]
     if not chosen:
         raise ParameterError(f"no lessons numbered {low:02d} to {high:02d} in {notebooks_dir()}")
@@ -95,6 +103,9 @@ def parameter_help(path: Path) -> dict[str, str]:
             helps[node.targets[0].id] = line.split("#", 1)[1].strip() if "#" in line else ""
     return helps
 
+
+#: The Jupyter kernel that runs each lesson.
+KERNEL = "python3"
 
 #: The run folder every lesson of the chain defaults to, as seen from notebooks/.
 CHAIN_RUN_DIR = Path("..") / DEFAULT_RUN_DIR
@@ -148,36 +159,87 @@ def lessons_label(paths: list[Path]) -> str:
     return first if first == last else f"{first} to {last}"
 
 
-def clear_previous(run_dir: Path, first, last=99) -> list[Path]:
-    """Remove what lessons numbered ``first`` and later left in ``run_dir``; return it.
+def check_run_dir(run_dir) -> Path:
+    """Return ``run_dir`` resolved; refuse one that is or holds the lessons or the checkout.
 
-    Only the files those lessons write are removed (their executed notebooks and the
-    artifacts in :data:`digitlib.runs.ARTIFACTS`), so a new run never mixes with an
-    earlier one and files of your own stay. What earlier lessons wrote stays too: it is
-    the input of a run that starts at ``first``. The folder of a lesson that keeps its
-    own (lesson 07's sweep) depends on no other lesson, and is removed only when that
-    lesson is one of ``first`` to ``last``.
+    Raises:
+        ParameterError: ``run_dir`` is the lessons' folder or the checkout, or holds one.
+    """
+    run_dir = Path(run_dir).resolve()
+    for what, folder in (("the lessons' folder", notebooks_dir().resolve()),
+                         ("the digitlib checkout", CHECKOUT)):
+        if run_dir == folder or run_dir in folder.parents:
+            where = "is" if run_dir == folder else f"holds {folder},"
+            raise ParameterError(f"run folder {run_dir} {where} {what}: a run must not write "
+                                 "there; choose another --run-dir")
+    return run_dir
+
+
+def _outputs(paths: list[Path], first, last=None) -> dict[str, str]:
+    """Return each name that lessons from ``first`` write in a run folder, with its lesson."""
+    from .runs import ARTIFACTS
+
+    start = lesson_number(first, "--first")
+    end = None if last is None else lesson_number(last, "--last")
+    names = {}
+    for path in paths:
+        number = int(path.name[:2])
+        if number < start:
+            continue
+        names[path.name] = path.stem
+        names.update({n: path.stem for n, (lesson, _) in ARTIFACTS.items() if lesson == path.stem})
+        folder = own_folder(path)
+        if folder and (end is None or number <= end):
+            names[folder] = path.stem
+    return names
+
+
+def check_not_foreign(run_dir: Path, paths: list[Path]) -> None:
+    """Refuse to run ``paths`` into ``run_dir`` where they would replace a file no run wrote.
+
+    Raises:
+        ParameterError: naming the first such file and the lesson that would replace it.
+    """
+    from .runs import MANIFEST, written
+
+    ours = written(run_dir)
+    first, last = paths[0].name[:2], paths[-1].name[:2]
+    for name, lesson in sorted(_outputs(paths, first, last).items()):
+        if (Path(run_dir) / name).exists() and name not in ours:
+            raise ParameterError(f"{Path(run_dir) / name} is not recorded as a run's output "
+                                 f"(in {MANIFEST}) and {lesson} would replace it: move it "
+                                 "away, or choose another --run-dir")
+
+
+def clear_previous(run_dir: Path, first, last=None) -> list[Path]:
+    """Remove what runs of lessons numbered ``first`` and later left in ``run_dir``; return it.
+
+    Only names that a run recorded writing there (:func:`digitlib.runs.written`) are
+    removed, so a file of yours with a lesson's or an artifact's name stays. What earlier
+    lessons wrote stays too: it is the input of a run that starts at ``first``. The
+    folder of a lesson that keeps its own (lesson 07's sweep) depends on no other lesson,
+    and is removed only when that lesson is one of ``first`` to ``last``.
     """
     import shutil
 
-    from .runs import ARTIFACTS
+    from .runs import record_written, written
 
-    start, end = lesson_number(first, "--first"), lesson_number(last, "--last")
-    later = [p for p in sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
-             if int(p.name[:2]) >= start]
-    stems = {p.stem for p in later}
-    names = [p.name for p in later] + [n for n, (lesson, _) in ARTIFACTS.items() if lesson in stems]
+    ours = written(run_dir)
+    paths = sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
     removed = []
-    for name in names:
+    for name in sorted(_outputs(paths, first, last)):
         target = Path(run_dir) / name
-        if target.is_file():
+        if name not in ours:
+            continue
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists() or target.is_symlink():
             target.unlink()
-            removed.append(target)
-    for path in later:
-        folder = own_folder(path) if int(path.name[:2]) <= end else None
-        if folder and (Path(run_dir) / folder).is_dir():
-            shutil.rmtree(Path(run_dir) / folder)
-            removed.append(Path(run_dir) / folder)
+        else:
+            continue
+        removed.append(target)
+    if removed:
+        record_written(run_dir, remove=[p.name for p in removed])
     return removed
 
 
@@ -194,25 +256,50 @@ def sample_warning(notebook: Path) -> str | None:
     return None
 
 
-def execute(path: Path, output: Path, parameters: dict) -> None:
-    """Execute one lesson with papermill; raise LessonError with the lesson's own error."""
+def execute(path: Path, output: Path, parameters: dict, timeout: float | None = None) -> None:
+    """Execute one lesson with papermill; raise LessonError, in one line, if it fails.
+
+    ``timeout`` is the most seconds any one cell may run (None: no limit).
+
+    Raises:
+        LessonError: the lesson raised (with its own error), its kernel died or is not
+            installed, or a cell ran past ``timeout``.
+    """
     import papermill
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     logging.getLogger("papermill").setLevel(logging.WARNING)
+    name = f"lesson {path.stem}"
     try:
         papermill.execute_notebook(
             str(path), str(output), parameters=parameters, cwd=str(path.parent),
-            progress_bar=False, log_output=False, kernel_name="python3",
+            progress_bar=False, log_output=False, kernel_name=KERNEL,
+            execution_timeout=timeout,
             # Once the last cell is done, stop the kernel at once: waiting for a kernel that
             # has loaded TensorFlow to exit cost 1.5-5 s per lesson (benchmarks/chain_profile.py).
             shutdown_kernel="immediate",
         )
     except papermill.PapermillExecutionError as error:
-        raise LessonError(f"lesson {path.stem} failed: {error.ename}: "
+        raise LessonError(f"{name} failed: {error.ename}: "
                           f"{_first_line(error.evalue)}", notebook=output) from None
+    except DeadKernelError:
+        raise LessonError(f"{name} stopped: its Python kernel died (killed, or out of "
+                          "memory?)") from None
+    except CellTimeoutError:
+        raise LessonError(f"{name} timed out: a cell ran longer than {timeout:g} s") from None
+    except NoSuchKernel:
+        raise LessonError(f"{name} cannot start: no Jupyter kernel named {KERNEL!r} "
+                          "(pip install ipykernel)") from None
+    except Exception as error:  # the kernel did not start or answer, the notebook is broken
+        raise LessonError(f"{name} could not run: {type(error).__name__}: "
+                          f"{_first_line(error) or 'no message'}") from None
     finally:
         if output.exists():
-            clean_file(output)
+            try:
+                clean_file(output)
+            except Exception:  # a notebook cut short by a dead kernel: leave it as it is
+                pass
 
 
 def _first_line(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -16,6 +17,8 @@ layers = keras.layers
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
+#: The endings of the model files Keras 3 loads: its own format and legacy HDF5.
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 
 def seed_cnn() -> keras.Model:
@@ -252,9 +255,14 @@ def load_model(path, compile: bool = True):
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such model file")
+    if path.suffix.lower() not in MODEL_SUFFIXES:
+        raise DataError(f"{path}: not a model file; a trained model is a .keras or .h5 file, "
+                        "such as mnist.keras")
     check_model_file(path)
     try:
         return keras.models.load_model(path, compile=compile, safe_mode=True)
     except Exception as error:  # Keras raises many types for a damaged file
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise DataError(f"{path}: not a loadable Keras model ({reason[:200]})") from None
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        reason = re.split(r"(?<=[.!?])\s", reason, maxsplit=1)[0].rstrip(".") if reason else ""
+        raise DataError(f"{path}: not a loadable Keras model "
+                        f"({reason or type(error).__name__})") from None

@@ -33,6 +33,37 @@ ARTIFACTS = {
     "metrics.json": ("05_evaluate", "evaluation metrics"),
 }
 
+#: The record, in a run folder, of the lessons' outputs that digitlib wrote there (each
+#: artifact a RunDir saves, each executed notebook and lesson folder `digitlib run` makes):
+#: only these are ever removed when a run starts again, so a file of yours that merely
+#: shares a name stays.
+MANIFEST = ".digitlib-run.json"
+
+
+def written(folder: str | os.PathLike) -> set[str]:
+    """Return the names that digitlib recorded writing in ``folder`` (empty if none)."""
+    try:
+        names = json.loads((Path(folder) / MANIFEST).read_text()).get("written", [])
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {name for name in names if isinstance(name, str)} if isinstance(names, list) else set()
+
+
+def record_written(folder: str | os.PathLike, add=(), remove=()) -> None:
+    """Add ``add`` to and drop ``remove`` from the names recorded in ``folder``, atomically."""
+    folder = Path(folder)
+    names = (written(folder) | set(add)) - set(remove)
+    fd, tmp = tempfile.mkstemp(prefix=f"{MANIFEST}.", dir=folder)
+    try:
+        with os.fdopen(fd, "w") as stream:
+            json.dump({"written": sorted(names)}, stream, indent=2)
+            stream.write("\n")
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, folder / MANIFEST)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
 
 def run_path(path: str | os.PathLike) -> Path:
     """Return where the run folder ``path`` lives: moved under $DIGITLIB_RUNS if that is set.
@@ -90,6 +121,8 @@ class RunDir:
             yield Path(tmp)
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's files are private; an artifact is not
             os.replace(tmp, target)
+            if name in ARTIFACTS:  # a lesson's output: a later run may clear it
+                record_written(self.path, add=[name])
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)

@@ -9,6 +9,7 @@ import pytest
 
 from digitlib.cli import main
 from digitlib.lessons import parse_value
+from digitlib.runs import MANIFEST
 
 SMALL = ["-p", "train_size", "600", "-p", "epochs", "3", "-p", "batch_size", "32",
          "-p", "show_adadelta_demo", "False"]
@@ -46,7 +47,8 @@ def test_chain_leaves_executed_lessons_and_artifacts(small_run):
     assert [p.name for p in run_dir.glob("*.npz")] == ["split.npz"]
     made = [p for p in run_dir.iterdir() if p.is_file() and p.suffix != ".ipynb"]
     assert sum(p.stat().st_size for p in made) < 30e6
-    assert not list(run_dir.glob(".*")), "a temporary file was left behind"
+    hidden = [p.name for p in run_dir.glob(".*")]
+    assert hidden == [MANIFEST], f"a temporary file was left behind: {hidden}"
 
 
 def test_chain_injects_typed_parameters(small_run):

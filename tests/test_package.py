@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import digitlib as dl
-from digitlib.runs import RunDir
+from digitlib.runs import MANIFEST, RunDir
 from tests.conftest import tiny_arrays
 
 matplotlib.use("Agg")
@@ -275,7 +275,7 @@ def test_keras_and_h5_files_give_the_same_predictions(tiny_training, tmp_path):
         reloaded = run.load_model(name)
         np.testing.assert_allclose(reloaded.predict(x, verbose=0), expected, atol=1e-6)
         assert reloaded.loss.label_smoothing == 0.1  # the recipe's smoothed loss comes back too
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist.h5", "mnist.keras"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MANIFEST, "mnist.h5", "mnist.keras"]
 
 
 def test_load_model_rejects_a_damaged_file(tmp_path):
@@ -307,7 +307,7 @@ def test_atomic_write_leaves_old_file_on_crash(tmp_path):
             tmp.write_text('{"epo')
             raise RuntimeError("crash while writing")
     assert run.load_json("history.json") == {"epochs": 1}
-    assert os.listdir(tmp_path) == ["history.json"]
+    assert sorted(os.listdir(tmp_path)) == [MANIFEST, "history.json"]
 
 
 def test_atomic_model_save_survives_failing_save(tmp_path):

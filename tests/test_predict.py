@@ -214,8 +214,9 @@ def test_cli_without_a_trained_model(tmp_path, files, capsys, monkeypatch):
     assert main(["predict", str(files["good"][0])]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err == ("digitlib: no trained model at runs/default/mnist.keras: "
-                            "run 04_train first (or `digitlib run`)\n")
+    assert captured.err == (f"digitlib: no trained model at {tmp_path.resolve()}/runs/default/"
+                            "mnist.keras, the default: give the path of one with --model PATH, "
+                            "or train one here with `digitlib run`\n")
 
 
 def test_cli_as_a_subprocess(trained, files):

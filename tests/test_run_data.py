@@ -10,7 +10,7 @@ import pytest
 
 import digitlib as dl
 from digitlib.data import checksum
-from digitlib.runs import RunDir
+from digitlib.runs import MANIFEST, RunDir
 from tests.conftest import ROOT
 
 HEAVY = ("tensorflow", "keras", "matplotlib", "pandas", "sklearn", "PIL", "scipy", "jax", "torch")
@@ -31,7 +31,7 @@ def test_dataset_json_records_source_and_checksum_not_the_data(recorded):
     record = run.load_json("dataset.json")
     assert record["origin"] == str(path.resolve()) and len(record["sha256"]) == 64
     assert record["train"] == 40 and record["test"] == 20 and record["full"] is False
-    assert sorted(p.name for p in run.path.iterdir()) == ["dataset.json"]
+    assert sorted(p.name for p in run.path.iterdir()) == [MANIFEST, "dataset.json"]
 
 
 def test_run_reloads_the_same_digits(recorded):

@@ -541,7 +541,7 @@ def test_cli_exit_1_when_a_run_fails(tmp_path, fake, capsys):
     (["-p", "epochs", "1", "-p", "epochs", "2"], "given twice"),
     (["-p", "run_dir", "a,b"], "run_dir"),
     (["--jobs", "0", "-p", "epochs", "1,2"], "jobs must be"),
-    (["--first", "08", "--last", "09"], "no lessons numbered 08 to 09"),
+    (["--first", "08", "--last", "09"], "--last 09: there is no lesson 09"),
 ])
 def test_cli_bad_input_exit_2_one_line(tmp_path, no_execute, capsys, args, message):
     code = main(["sweep", "--sweep-dir", str(tmp_path / "s"), "-q", *args])

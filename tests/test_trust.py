@@ -11,7 +11,7 @@ import pytest
 import digitlib as dl
 from digitlib.cli import _summarise, main
 from digitlib.lessons import lesson_paths, resolve_parameters
-from digitlib.runs import RunDir
+from digitlib.runs import MANIFEST, RunDir, record_written
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -57,7 +57,8 @@ def fake_lessons(monkeypatch):
     ("1", "1", ["01"]),
     ("4", "05", ["04", "05"]),
     (6, 7, ["06", "07"]),
-    ("7", "99", ["07"]),
+    ("7", "7", ["07"]),
+    ("6", None, ["06", "07"]),
 ])
 def test_lesson_ranges_compare_as_numbers(first, last, expected):
     assert [p.name[:2] for p in lesson_paths(first, last)] == expected
@@ -175,6 +176,7 @@ def plant_earlier_run(run_dir: Path) -> None:
         (run_dir / name).write_text(text)
     (run_dir / "experiments").mkdir()
     (run_dir / "experiments" / "sweep.csv").write_text("old")
+    record_written(run_dir, add=[*STALE, "experiments"])  # what that run recorded writing
 
 
 def test_clear_previous_removes_what_later_lessons_wrote(tmp_path):
@@ -182,7 +184,7 @@ def test_clear_previous_removes_what_later_lessons_wrote(tmp_path):
 
     plant_earlier_run(tmp_path / "run")
     clear_previous(tmp_path / "run", "04")
-    left = sorted(p.name for p in (tmp_path / "run").iterdir())
+    left = sorted(p.name for p in (tmp_path / "run").iterdir() if p.name != MANIFEST)
     # What lessons 01 and 02 wrote is this run's input.
     assert left == ["dataset.json", "notes.txt", "split.npz"]
     plant_earlier_run(tmp_path / "again")
