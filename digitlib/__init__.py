@@ -20,7 +20,7 @@ from .errors import (
     MissingArtifactError,
     ParameterError,
 )
-from .params import check_parameters
+from .params import check_parameters, check_train_size
 from .runs import RunDir
 from ._quiet import import_keras as _import_keras  # noqa: F401  (for the tests)
 from .seeds import seed_keras as _seed_keras
@@ -49,7 +49,7 @@ _LAZY = {
 
 __all__ = sorted([
     "DataError", "DigitlibError", "ImageError", "LessonError", "MissingArtifactError",
-    "ParameterError", "RunDir", "check_parameters", "set_seed", *_SUBMODULES, *_LAZY,
+    "ParameterError", "RunDir", "check_parameters", "check_train_size", "set_seed", *_SUBMODULES, *_LAZY,
 ])
 
 

@@ -94,6 +94,14 @@ def _too_big(name, value):
     raise ParameterError(f"{name} is {value}, but MNIST has only {MAX_TRAIN_SIZE} training images")
 
 
+def check_train_size(train_size, available: int) -> None:
+    """Raise ParameterError unless ``train_size`` is None or at most ``available`` images."""
+    check_parameters(train_size=train_size)
+    if train_size is not None and train_size > available:
+        raise ParameterError(f"train_size is {train_size}, but this copy of MNIST has only "
+                             f"{available:,} training images")
+
+
 def unknown_message(name: str, known, where: str = "the lessons") -> str:
     """Return the one-line error for a parameter ``name`` that is not one of ``known``."""
     close = difflib.get_close_matches(name, list(known), n=1)

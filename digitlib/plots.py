@@ -109,6 +109,33 @@ def sample_grid(images, labels, n: int = 30, cols: int = 10, title: str | None =
     return _finish(fig)
 
 
+def digit_pixels(image, label=None, top: int = 4, left: int = 6, size: int = 12):
+    """Show a digit beside a ``size`` x ``size`` crop of it with every pixel value written in.
+
+    The crop starts at row ``top`` and column ``left``; both panels use the colour map
+    ``gray_r``, which draws 0 as white and 255 as black, like ink on paper.
+    """
+    from matplotlib.patches import Rectangle
+
+    image = np.asarray(image).reshape(28, 28)
+    crop = image[top:top + size, left:left + size]
+    fig, (whole, zoom) = plt.subplots(1, 2, figsize=(8, 4), width_ratios=(1, 1.2))
+    shown = whole.imshow(image, cmap="gray_r", vmin=0, vmax=255)
+    whole.add_patch(Rectangle((left - 0.5, top - 0.5), size, size, fill=False, color="tab:red"))
+    whole.set_title("the whole image" + (f" (label {int(label)})" if label is not None else ""),
+                    fontsize=10)
+    fig.colorbar(shown, ax=whole, fraction=0.046, pad=0.04, label="pixel value")
+    zoom.imshow(crop, cmap="gray_r", vmin=0, vmax=255)
+    for (row, col), value in np.ndenumerate(crop):
+        zoom.text(col, row, str(value), ha="center", va="center", fontsize=6.5,
+                  color="white" if value > 127 else "black")
+    zoom.set_title(f"rows {top}-{top + size - 1}, columns {left}-{left + size - 1}", fontsize=10)
+    for ax in (whole, zoom):
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return _finish(fig)
+
+
 def class_balance(y_train, y_test):
     """Plot how many examples of each digit the training and test sets hold."""
     fig, ax = plt.subplots(figsize=(8, 3))
@@ -120,7 +147,7 @@ def class_balance(y_train, y_test):
     ax.set_xlabel("digit")
     ax.set_ylabel("examples")
     ax.set_title("Examples per digit")
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)  # beside the bars
     return _finish(fig)
 
 
