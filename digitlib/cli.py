@@ -285,10 +285,10 @@ def main(argv=None) -> int:
             check_backend()
         return args.func(args)
     except DigitlibError as error:
-        print(f"digitlib: {error}", file=sys.stderr)
+        where = ""
         if isinstance(error, LessonError) and error.notebook:
-            print(f"digitlib: the executed notebook shows the error: {error.notebook}",
-                  file=sys.stderr)
+            where = f" (the executed notebook shows it: {error.notebook})"
+        print(f"digitlib: {error}{where}", file=sys.stderr)  # one line, no traceback
         return 1 if isinstance(error, LessonError) else 2
     except KeyboardInterrupt:
         print("digitlib: interrupted", file=sys.stderr)

@@ -197,6 +197,18 @@ def test_killed_kernel_through_the_command_line(tiny, tmp_path):
                            "or out of memory?)\n")
 
 
+def test_lesson_that_raises_is_one_line_naming_its_notebook(tiny, tmp_path):
+    tiny("01_fail", "raise ValueError('no digits here')")
+    done = subprocess.run([sys.executable, "-m", "digitlib", "run", "--run-dir",
+                           str(tmp_path / "run"), "--quiet", "--last", "1"],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 1
+    assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "01_fail" in done.stderr and "no digits here" in done.stderr
+    assert str(tmp_path / "run" / "01_fail.ipynb") in done.stderr
+
+
 def test_lesson_that_times_out_is_one_line(tiny, tmp_path):
     path = tiny("01_sleep", "import time\ntime.sleep(60)")
     with pytest.raises(digitlib.LessonError, match="^lesson 01_sleep timed out: a cell ran "
@@ -223,12 +235,13 @@ def test_older_metrics_without_todays_keys_is_one_line(tiny, tmp_path, capsys):
     assert "run 05_evaluate again" in err
 
 
-@pytest.mark.parametrize("last", ["9", "08", "99"])
+@pytest.mark.parametrize("last", ["9", "09", "99"])
 def test_last_past_the_last_lesson_is_refused(lessons, tmp_path, capsys, last):
     _, calls = lessons
     assert main(["run", "--run-dir", str(tmp_path / "r"), "--quiet", "--last", last]) == 2
     err = one_line(capsys.readouterr().err)
-    assert f"--last {last}: there is no lesson {int(last):02d}; the last lesson is 07" in err
+    final = sorted(digitlib.lessons.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))[-1].name[:2]
+    assert f"--last {last}: there is no lesson {int(last):02d}; the last lesson is {final}" in err
     assert not calls and not (tmp_path / "r").exists()
 
 
