@@ -71,8 +71,12 @@ def test_verdicts_start_with_one_of_three_words():
     assert SQUARE.verdict(lambda x: ____).startswith("Incorrect")  # returns the blank: not a number
     assert SQUARE.verdict(lambda x: x + x).startswith("Incorrect: square(3)")
     assert SQUARE.verdict(lambda x: x ** 2) == "Correct: square(3) is 9"
-    assert SQUARE.verdict(lambda x: 1 / 0) == "Incorrect: your code raised ZeroDivisionError: division by zero"
-    assert SQUARE.verdict(5).startswith("Incorrect: your code raised TypeError")
+    learner = {}
+    exec("def square(x):\n    return 1 / 0\n", learner)  # code from a cell, as in a notebook
+    assert SQUARE.verdict(learner["square"]) == \
+        "Incorrect: your code raised ZeroDivisionError: division by zero"
+    # the check itself fails on an answer of the wrong kind: it says so, not "your code raised"
+    assert SQUARE.verdict(5).startswith("Incorrect: the check could not use your answer (TypeError")
     assert SQUARE.verdict(1, 2).startswith("Incorrect: the check takes `square`")
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import textwrap
+import traceback
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -72,6 +73,15 @@ def is_blank(value) -> bool:
     return value is None or isinstance(value, _Blank)
 
 
+def _raised_by_learner(problem: Exception) -> bool:
+    """Return whether ``problem`` went through code the learner wrote (a notebook cell)."""
+    for frame, _ in traceback.walk_tb(problem.__traceback__):
+        name = frame.f_code.co_filename
+        if name.startswith("<") or "ipykernel" in name or "/ipython-input" in name:
+            return True
+    return False
+
+
 def expect(condition, message: str) -> None:
     """Raise ``Incorrect(message)`` unless ``condition`` holds."""
     if not condition:
@@ -123,10 +133,13 @@ class Exercise:
             return f"Not attempted: {problem}"
         except Incorrect as problem:
             return f"Incorrect: {problem}"
-        except Exception as problem:  # the learner's code failed inside the check
+        except Exception as problem:
             detail = str(problem).strip().splitlines()
-            detail = f": {detail[0]}" if detail else ""
-            return f"Incorrect: your code raised {type(problem).__name__}{detail}"
+            detail = f"{type(problem).__name__}: {detail[0]}" if detail else type(problem).__name__
+            if _raised_by_learner(problem):
+                return f"Incorrect: your code raised {detail}"
+            return (f"Incorrect: the check could not use your answer ({detail}); check its type "
+                    f"and shape against the question")
         return "Correct" + (f": {praise}" if praise else ".")
 
     def hint(self, level: int = 1) -> None:
