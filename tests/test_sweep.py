@@ -496,6 +496,142 @@ def test_other_backend_reruns_and_says_so(tmp_path, fake, monkeypatch, capfd):
     assert record["environment"]["backend"] == "jax"
 
 
+def test_record_is_made_on_the_worker(tmp_path, fake, tiny_data):
+    """params.json: the worker's backend and versions, and the SHA-256 lesson 01 recorded."""
+    from importlib.metadata import version
+
+    from digitlib._quiet import keras_backend
+
+    sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
+    folder = tmp_path / "learning_rate=0.5"
+    record = json.loads((folder / "params.json").read_text())
+    dataset = json.loads((folder / "dataset.json").read_text())
+    assert record["environment"] == {
+        "backend": keras_backend(), "keras": version("keras"),
+        "tensorflow": version("tensorflow"), "data_sha256": dataset["sha256"]}
+    assert dataset["origin"] == str(tiny_data)
+
+
+def test_same_digits_elsewhere_reused_other_digits_rerun(tmp_path, fake, monkeypatch, capfd):
+    """Reuse follows the data's SHA-256, not the path it was read from."""
+    sweep_dir = tmp_path / "sweep"
+    sweep(sweep_dir, {"learning_rate": "0.5"}, progress=False)
+    moved = tmp_path / "moved.npz"
+    shutil.copy(os.environ["DIGITLIB_DATA"], moved)
+    monkeypatch.setenv("DIGITLIB_DATA", str(moved))
+    fake.calls.clear()
+    sweep(sweep_dir, {"learning_rate": "0.5"}, progress=False)
+    assert fake.calls == []
+    assert "1 of 1 runs finished before" in capfd.readouterr().err
+    write_tiny_mnist(moved, seed=1)
+    sweep(sweep_dir, {"learning_rate": "0.5"}, progress=False)
+    assert len(fake.calls) == 5
+    assert "ran learning_rate=0.5 again: the data's SHA-256 changed" in capfd.readouterr().err
+
+
+def test_relative_data_path_is_sent_absolute(tmp_path, monkeypatch, on_threads, tiny_data):
+    """A relative -p data means the file beside the user, not one beside the lessons."""
+    seen = {}
+    monkeypatch.setattr(digitlib.lessons, "execute",
+                        lambda path, output, parameters: seen.update({path.stem: parameters}))
+    shutil.copy(tiny_data, tmp_path / "mine.npz")
+    monkeypatch.chdir(tmp_path)
+    table = sweep(tmp_path / "sweep", {"seed": "0"}, fixed={"data": "mine.npz"},
+                  progress=False, last="01")
+    assert seen["01_load_data"]["data"] == str(tmp_path / "mine.npz")
+    assert table["data"][0] == str(tmp_path / "mine.npz")
+
+
+def dead_kernel():
+    from nbclient.exceptions import DeadKernelError
+
+    return DeadKernelError("Kernel died")
+
+
+def missing_kernel():
+    from jupyter_client.kernelspec import NoSuchKernel
+
+    return NoSuchKernel("python3")
+
+
+def timed_out():
+    from nbclient.exceptions import CellTimeoutError
+
+    return CellTimeoutError("A cell timed out while it was being executed, after 600 seconds."
+                            "\nThe message was: Cell execution timed out.")
+
+
+@pytest.mark.parametrize("error, name", [(dead_kernel, "DeadKernelError"),
+                                         (missing_kernel, "NoSuchKernel"),
+                                         (timed_out, "CellTimeoutError")])
+def test_dead_missing_or_slow_kernel_one_line_naming_the_lesson(tmp_path, fake, monkeypatch,
+                                                                 capsys, error, name):
+    def execute(path, output, parameters):
+        if path.stem.startswith("03"):
+            raise error()
+        fake(path, output, parameters)
+    monkeypatch.setattr(digitlib.lessons, "execute", execute)
+    code = main(["sweep", "--sweep-dir", str(tmp_path), "-q", "-p", "learning_rate", "0.5,1"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert err.splitlines() == [
+        line for line in err.splitlines()
+        if line.startswith("digitlib: run learning_rate=") and
+        f" failed: lesson 03_build_model failed: {name}: " in line]
+    assert len(err.splitlines()) == 2
+
+
+def test_workers_that_keep_dying_one_line(tmp_path, monkeypatch, on_threads, capsys):
+    from distributed import KilledWorker
+
+    def run_task(task):
+        from types import SimpleNamespace
+
+        raise KilledWorker(task["name"], SimpleNamespace(address="tcp://127.0.0.1:1"), 2)
+    monkeypatch.setattr(SWEEP, "run_task", run_task)
+    code = main(["sweep", "--sweep-dir", str(tmp_path), "-q", "-p", "seed", "0,1"])
+    err = capsys.readouterr().err
+    assert code == 1 and err == "".join(
+        f"digitlib: run seed={seed} failed: the workers that ran it died (killed, or out of "
+        "memory?) until Dask gave up\n" for seed in (0, 1))
+
+
+def test_older_metrics_without_todays_keys_reruns(tmp_path, fake, capfd):
+    sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
+    metrics = tmp_path / "learning_rate=0.5" / "metrics.json"
+    metrics.write_text(json.dumps({"test_accuracy": 0.5}))
+    capfd.readouterr()
+    fake.calls.clear()
+    table = sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
+    assert len(fake.calls) == 5 and table["error"].isna().all()
+    assert (f"running learning_rate=0.5 again: {metrics} has no test_loss, train_seconds "
+            "(written by an older digitlib?)") in capfd.readouterr().err
+    assert "train_seconds" in json.loads(metrics.read_text())
+
+
+@pytest.mark.parametrize("written", ['{"test_accuracy": 0.5}', "[0.5]", "not json"])
+def test_run_leaving_metrics_without_todays_keys_fails_in_one_line(tmp_path, fake, monkeypatch,
+                                                                    capsys, written):
+    def execute(path, output, parameters):
+        fake(path, output, parameters)
+        if path.stem.startswith("05"):
+            (Path(parameters["run_dir"]) / "metrics.json").write_text(written)
+    monkeypatch.setattr(digitlib.lessons, "execute", execute)
+    code = main(["sweep", "--sweep-dir", str(tmp_path), "-q", "-p", "learning_rate", "0.5,1"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 2 and "Traceback" not in err
+    for line, name in zip(err.splitlines(), ("learning_rate=0.5", "learning_rate=1")):
+        assert line.startswith(f"digitlib: run {name} failed: {tmp_path / name / 'metrics.json'} ")
+
+
+def test_record_that_is_not_an_object_is_not_finished(tmp_path, fake, capfd):
+    sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
+    (tmp_path / "learning_rate=0.5" / "params.json").write_text("[1, 2]")
+    fake.calls.clear()
+    table = sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
+    assert len(fake.calls) == 5 and table["error"].isna().all()
+
+
 def test_worker_with_another_digitlib_fails_the_run():
     task = {"name": "run", "record": {"digitlib": "0.0.1+ffffffffffff"}, "stop": None,
             "lessons": []}
