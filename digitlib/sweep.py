@@ -447,7 +447,7 @@ def _install(sweep_dir: Path, name: str, files: dict, record: dict | None) -> No
 
 
 def _connect(scheduler: str | None, jobs: int):
-    """Return a Dask client and a function that closes it, and the cluster started for it.
+    """Return a Dask client and the function that closes it, and any cluster started for it.
 
     A local cluster keeps its scratch space in a temporary folder of its own, removed
     when it closes.
