@@ -8,13 +8,17 @@ and ``sweep.csv`` there with one row per run.
 With no scheduler address the runs go to a local cluster started for the sweep, ``jobs``
 worker processes with one thread each (every lesson starts its own kernel). With an address
 (``scheduler=``, or ``DASK_SCHEDULER_ADDRESS``) they go to that cluster. A worker runs the
-lessons it is sent in a temporary folder of its own and sends back the files the sweep
-keeps; the client writes each run folder whole, so workers need no shared disk.
+lessons it is sent in a private temporary folder (``tempfile.mkdtemp``), removed when its
+last run there ends, and sends back the files the sweep keeps; the client writes each run
+folder whole, so workers need no shared disk. A relative ``data`` path is made absolute
+first, against the folder the sweep was started in, as ``digitlib run`` does.
 
-A run folder is finished when it holds ``params.json``, which records the parameters, the
-content of each lesson notebook and the version of digitlib that made it. Running the same
-sweep again reuses finished runs whose record matches, and runs again, saying why, the
-ones whose parameters, lessons or digitlib changed.
+A run folder is finished when it holds ``params.json``, the record its worker made of what
+decided its result: the parameters, the digest of each lesson notebook and of digitlib, the
+worker's Keras backend, Keras and TensorFlow versions, and the SHA-256 of the data lesson 01
+read. Running the same sweep again reuses a finished run only when a worker finds that
+record unchanged where it would run it again; the others run again, saying why. A run that
+runs again and fails leaves the earlier results in its folder until a run of it succeeds.
 """
 
 from __future__ import annotations
@@ -26,10 +30,11 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 
-from .errors import DigitlibError, MissingArtifactError, ParameterError
+from .errors import DigitlibError, LessonError, MissingArtifactError, ParameterError
 
 TABLE = "sweep.csv"
 DONE = "params.json"
@@ -116,10 +121,24 @@ def plan(sweep_dir, grid=None, first: str = "01", last: str = "05", fixed=None) 
         if name in names:
             raise ParameterError(f"two runs of the sweep would share the folder {name!r}")
         names.add(name)
-        given = {**params, **fixed}
+        given = _resolved({**params, **fixed})
         resolve_parameters(paths, {**given, "run_dir": str(Path(sweep_dir) / name)})
         runs.append({"name": name, "swept": params, "given": given})
     return runs
+
+
+def _resolved(given: dict) -> dict:
+    """Return ``given`` with a relative ``data`` path made absolute, as ``digitlib run`` does.
+
+    The lessons run on a worker, in a folder of its own: a path relative to where the
+    sweep was started would mean another file there.
+    """
+    from .params import DATA_SOURCES
+
+    data = given.get("data")
+    if isinstance(data, str) and data not in DATA_SOURCES:
+        return {**given, "data": str(Path(data).resolve())}
+    return given
 
 
 # What decides a run's result ---------------------------------------------------------------
@@ -145,48 +164,114 @@ def code_version() -> str:
     return f"{digitlib.__version__}+{digest.hexdigest()[:12]}"
 
 
-def environment() -> dict:
-    """Return the settings outside the parameters that decide a run: backend and data copy."""
+#: What a record says about where its run ran, and how a reason to run again names it.
+ENVIRONMENT = {"backend": "the Keras backend", "keras": "Keras", "tensorflow": "TensorFlow",
+               "data_sha256": "the data's SHA-256"}
+
+
+def worker_environment() -> dict:
+    """Return the Keras backend and the Keras and TensorFlow versions this machine's lessons get."""
+    from importlib.metadata import PackageNotFoundError, version
+
     from ._quiet import keras_backend
 
-    return {"the Keras backend": keras_backend(), "DIGITLIB_DATA": os.environ.get("DIGITLIB_DATA")}
+    found = {"backend": keras_backend()}
+    for key, package in (("keras", "keras"), ("tensorflow", "tensorflow")):
+        try:
+            found[key] = version(package)
+        except PackageNotFoundError:
+            found[key] = None
+    return found
 
 
-def _record(run: dict, lessons: dict, version: str) -> dict:
-    """Return what ``params.json`` records: everything that decides the run's result."""
-    return json.loads(json.dumps({"parameters": run["given"], "lessons": lessons,
-                                  "digitlib": version, "environment": environment()}))
+def data_sha256(source) -> str | None:
+    """Return the SHA-256 that lesson 01 records for the data ``source`` names here, or None."""
+    import warnings
 
+    from .data import checksum, load_mnist
 
-def _read_record(run_dir: Path) -> dict | None:
     try:
-        return json.loads((Path(run_dir) / DONE).read_text())
-    except (OSError, ValueError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the fallback to the sample: the lesson says so
+            return checksum(load_mnist(source))
+    except Exception:  # the run itself will fail, and say why
         return None
 
 
+def _read_json(path: Path) -> dict | None:
+    try:
+        found = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def _read_record(run_dir: Path) -> dict | None:
+    return _read_json(Path(run_dir) / DONE)
+
+
+def metrics_problem(run_dir) -> str | None:
+    """Return what is wrong with a finished run's ``metrics.json``, or None when it is sound."""
+    path = Path(run_dir) / "metrics.json"
+    if not path.is_file():
+        return f"{path} is missing"
+    metrics = _read_json(path)
+    if metrics is None:
+        return f"{path} is not a JSON object"
+    missing = [key for key in METRICS if key not in metrics]
+    if missing:
+        return f"{path} has no {', '.join(missing)} (written by an older digitlib?)"
+    return None
+
+
+def _evaluates(lessons) -> bool:
+    from .runs import ARTIFACTS
+
+    return f"{ARTIFACTS['metrics.json'][0]}.ipynb" in lessons
+
+
 def stale_reason(run_dir, record: dict) -> str | None:
-    """Return why ``run_dir`` must run again for ``record``, or None when it is finished."""
+    """Return why ``run_dir`` must run again for ``record``, or None when it may be reused.
+
+    ``record`` holds what the client knows: the parameters and the digests of the lessons
+    and of digitlib. Where the run ran (backend, versions, data) is checked by the worker
+    that would run it again, with :func:`environment_reason`.
+    """
     run_dir = Path(run_dir)
     found = _read_record(run_dir)
     if found is None:
         return "it has not finished" if run_dir.exists() else "new"
     if found.get("parameters") != record["parameters"]:
         return "its parameters changed"
-    old, new = found.get("lessons") or {}, record["lessons"]
-    if list(old) != list(new):
+    old, new = found.get("lessons"), record["lessons"]
+    if not isinstance(old, dict) or list(old) != list(new):
         return "its lessons changed"
     changed = [name.removesuffix(".ipynb") for name in new if old[name] != new[name]]
     if changed:
         return f"lesson {', '.join(changed)} changed since it ran"
     if found.get("digitlib") != record["digitlib"]:
         return f"digitlib changed since it ran ({found.get('digitlib')} -> {record['digitlib']})"
-    old_env, new_env = found.get("environment") or {}, record["environment"]
-    changed = [key for key in new_env if old_env.get(key) != new_env[key]]
-    if changed:
-        return (f"{' and '.join(changed)} changed since it ran "
-                f"({', '.join(f'{old_env.get(k)} -> {new_env[k]}' for k in changed)})")
+    if _evaluates(new):
+        problem = metrics_problem(run_dir)
+        if problem:
+            return problem
     return None
+
+
+def environment_reason(recorded, now: dict) -> str | None:
+    """Return how ``now`` differs from a record's ``environment``, or None when it does not."""
+    recorded = recorded if isinstance(recorded, dict) else {}
+    changed = [key for key in ENVIRONMENT if recorded.get(key) != now.get(key)]
+    if not changed:
+        return None
+    return (f"{' and '.join(ENVIRONMENT[k] for k in changed)} changed since it ran "
+            f"({', '.join(f'{recorded.get(k)} -> {now.get(k)}' for k in changed)})")
+
+
+def _record(run: dict, lessons: dict, version: str) -> dict:
+    """Return the part of ``params.json`` the client knows: parameters, lessons, digitlib."""
+    return json.loads(json.dumps({"parameters": run["given"], "lessons": lessons,
+                                  "digitlib": version}))
 
 
 def is_done(run_dir, record: dict) -> bool:
@@ -223,43 +308,92 @@ def _stopped(stop: str | None) -> bool:
     return Event(stop).is_set()
 
 
-def _lesson_folder(lessons: list) -> Path:
-    """Return a folder of this machine's temporary space holding these lesson notebooks.
+class _PrivateFolder:
+    """Hold this worker's private temporary folder while any run uses it; then remove it.
 
-    Runs with the same lessons share it, and it stays: papermill changes the working
-    folder of the whole process while a lesson runs, so runs in threads of one worker
-    must never remove a folder that another may still change back to.
+    papermill changes the working folder of the whole process while a lesson runs, so runs
+    in threads of one worker share the folder, and it goes only when the last of them ends,
+    after the process is back in the working folder it had before.
     """
-    digest = hashlib.sha256(json.dumps([[name, text] for name, text, _ in lessons])
-                            .encode()).hexdigest()[:16]
-    folder = Path(tempfile.gettempdir()) / f"digitlib-lessons-{digest}"
-    if not folder.is_dir():
-        partial = Path(tempfile.mkdtemp(prefix=f"{folder.name}.", dir=folder.parent))
-        for name, text, _ in lessons:
-            (partial / name).write_text(text)
-        try:
-            partial.rename(folder)
-        except OSError:  # another run wrote it first
-            shutil.rmtree(partial, ignore_errors=True)
-    return folder
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.users = 0
+        self.path: Path | None = None
+        self.cwd: str | None = None
+
+    def __enter__(self) -> Path:
+        with self.lock:
+            if self.users == 0:
+                self.cwd = os.getcwd()
+                self.path = Path(tempfile.mkdtemp(prefix="digitlib-sweep-"))
+            self.users += 1
+            return self.path
+
+    def __exit__(self, *exc) -> None:
+        with self.lock:
+            self.users -= 1
+            if self.users == 0:
+                os.chdir(self.cwd)
+                shutil.rmtree(self.path, ignore_errors=True)
+                self.path = None
+
+    def lessons(self, lessons: list) -> Path:
+        """Return the folder inside holding these lesson notebooks, written once."""
+        digest = hashlib.sha256(json.dumps([[name, text] for name, text, _ in lessons])
+                                .encode()).hexdigest()[:16]
+        with self.lock:
+            folder = self.path / f"lessons-{digest}"
+            if not folder.is_dir():
+                folder.mkdir()
+                for name, text, _ in lessons:
+                    (folder / name).write_text(text)
+            return folder
+
+
+_PRIVATE = _PrivateFolder()
+
+
+def _environment_here(task: dict, run_dir: Path | None = None) -> dict:
+    """Return this worker's environment, with the SHA-256 of the run's data.
+
+    After a run, the data's is the one lesson 01 recorded in ``dataset.json``; before, the
+    one the data ``task`` names has here.
+    """
+    found = worker_environment()
+    if run_dir is None:
+        found["data_sha256"] = data_sha256(task.get("data", "auto"))
+    else:
+        found["data_sha256"] = (_read_json(run_dir / "dataset.json") or {}).get("sha256")
+    return found
 
 
 def run_task(task: dict) -> dict:
-    """Run one run's lessons in a temporary folder; return its error and the files kept.
+    """Run one run's lessons in a private temporary folder; return its error and files kept.
 
     This is what each Dask task executes. ``task`` holds the run's ``name``, each lesson's
-    notebook text and parameters, the client's digitlib version and a stop event's name.
+    notebook text and parameters, the client's record of the run (``record``: parameters,
+    lesson digests, digitlib version), the data it names and a stop event's name. With
+    ``recorded`` (the environment of a finished run with that record), the run is reused
+    when this worker finds the same; otherwise it runs, and the record is completed here.
     """
     from . import lessons
 
-    result = {"name": task["name"], "error": None, "files": {}, "worker": None}
-    if code_version() != task["digitlib"]:
+    result = {"name": task["name"], "error": None, "files": {}, "worker": None,
+              "record": None, "reused": False, "rerun": None}
+    if code_version() != task["record"]["digitlib"]:
         result["error"] = (f"this worker runs digitlib {code_version()}, the client "
-                           f"{task['digitlib']}; install the same on both")
+                           f"{task['record']['digitlib']}; install the same on both")
         return result
-    notebooks = _lesson_folder(task["lessons"])
-    with tempfile.TemporaryDirectory(prefix="digitlib-sweep-") as tmp:
-        run_dir = Path(tmp) / task["name"]
+    if task.get("recorded") is not None:
+        result["rerun"] = environment_reason(task["recorded"], _environment_here(task))
+        if result["rerun"] is None:
+            result["reused"] = True
+            return result
+    with _PRIVATE as private:
+        notebooks = _PRIVATE.lessons(task["lessons"])
+        work = Path(tempfile.mkdtemp(prefix="run-", dir=private))
+        run_dir = work / task["name"]  # named as the run: a lesson may show its folder
         run_dir.mkdir()
         try:
             for name, _, parameters in task["lessons"]:
@@ -268,12 +402,24 @@ def run_task(task: dict) -> dict:
                     break
                 path = notebooks / name
                 result["worker"] = _announce(task["name"], path.stem) or result["worker"]
-                lessons.execute(path, run_dir / name, {**parameters, "run_dir": str(run_dir)})
+                try:
+                    lessons.execute(path, run_dir / name, {**parameters, "run_dir": str(run_dir)})
+                except DigitlibError:
+                    raise
+                except Exception as error:  # a dead kernel, a timeout: say in which lesson
+                    raise LessonError(f"lesson {path.stem} failed: {_one_line(error)}") from None
         except Exception as error:  # a failed run is a row of the table, not the end of the sweep
             result["error"] = _one_line(error)
         for path in sorted(run_dir.iterdir()):
             if path.is_file() and (path.suffix == ".ipynb" or path.name in KEPT):
                 result["files"][path.name] = path.read_bytes()
+        if result["error"] is None:
+            result["record"] = {**task["record"], "worker": result["worker"],
+                                "lessons": {name: lesson_hash(notebooks / name)
+                                            for name, _, _ in task["lessons"]},
+                                "digitlib": code_version(),
+                                "environment": _environment_here(task, run_dir)}
+        shutil.rmtree(work, ignore_errors=True)
     return result
 
 
@@ -301,7 +447,11 @@ def _install(sweep_dir: Path, name: str, files: dict, record: dict | None) -> No
 
 
 def _connect(scheduler: str | None, jobs: int):
-    """Return a Dask client and the cluster started for it (None when given an address)."""
+    """Return a Dask client and the function that closes it, and any cluster started for it.
+
+    A local cluster keeps its scratch space in a temporary folder of its own, removed
+    when it closes.
+    """
     import logging
 
     import dask
@@ -311,19 +461,37 @@ def _connect(scheduler: str | None, jobs: int):
                or dask.config.get("scheduler-address", None))
     if address:
         try:
-            return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False), None
+            client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except Exception as error:
             raise DigitlibError(f"cannot reach the Dask scheduler at {address}: "
                                 f"{_one_line(error)}") from None
-    with dask.config.set({"distributed.scheduler.allowed-failures": RETRIES}):
-        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                               memory_limit=None, silence_logs=logging.ERROR)
+        return client, client.close
+    scratch = tempfile.mkdtemp(prefix="digitlib-dask-")
     try:
-        return Client(cluster, set_as_default=False), cluster
+        with dask.config.set({"distributed.scheduler.allowed-failures": RETRIES,
+                              "temporary-directory": scratch}):
+            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                   memory_limit=None, silence_logs=logging.ERROR,
+                                   local_directory=scratch)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+
+    def close():
+        try:
+            client.close()
+            cluster.close()
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    try:
+        client = Client(cluster, set_as_default=False)
     except BaseException:
         cluster.close()
+        shutil.rmtree(scratch, ignore_errors=True)
         raise
+    return client, close
 
 
 def _run_all(client, tasks: list[dict], stop: str, bar, on_result) -> None:
@@ -337,8 +505,12 @@ def _run_all(client, tasks: list[dict], stop: str, bar, on_result) -> None:
             try:
                 result = future.result()
             except Exception as error:  # retries spent, or the workers kept dying
-                result = {"name": futures[future], "error": _one_line(error),
-                          "files": {}, "worker": None}
+                message = _one_line(error)
+                if type(error).__name__ == "KilledWorker":
+                    message = ("the workers that ran it died (killed, or out of memory?) "
+                               "until Dask gave up")
+                result = {"name": futures[future], "error": message, "files": {},
+                          "worker": None, "record": None, "reused": False, "rerun": None}
             on_result(result)
             bar.update()
     except BaseException:  # Ctrl-C: running runs start no more lessons, the others none
@@ -350,11 +522,13 @@ def _run_all(client, tasks: list[dict], stop: str, bar, on_result) -> None:
         raise
 
 
-def _row(sweep_dir: Path, run: dict, error: str | None) -> dict:
+def _row(sweep_dir: Path, run: dict, error: str | None, evaluated: bool) -> dict:
     run_dir = sweep_dir / run["name"]
     metrics, worker = {}, None
-    if error is None and (run_dir / "metrics.json").is_file():
-        metrics = json.loads((run_dir / "metrics.json").read_text())
+    if error is None and evaluated:
+        error = metrics_problem(run_dir)
+    if error is None:
+        metrics = _read_json(run_dir / "metrics.json") or {}
         worker = (_read_record(run_dir) or {}).get("worker")
     return {**run["given"], **{key: metrics.get(key) for key in METRICS},
             "data_source": metrics.get("data_source"), "worker": worker,
@@ -419,49 +593,53 @@ def sweep(sweep_dir, grid=None, jobs: int = 1, first: str = "01", last: str = "0
     version = code_version()
     records = {run["name"]: _record(run, lessons, version) for run in runs}
     errors: dict[str, str | None] = {}
-    todo = []
+    reused = []
     with muted_stderr() as stderr:  # the kernels' and workers' own start-up chatter
+        tasks = []
         for run in runs:
+            found = _read_record(sweep_dir / run["name"])
             reason = stale_reason(sweep_dir / run["name"], records[run["name"]])
-            if reason is None:
-                errors[run["name"]] = None
-                continue
-            if reason != "new":
+            if reason not in (None, "new"):
                 print(f"digitlib: running {run['name']} again: {reason}", file=stderr)
-            todo.append(run)
-        if len(todo) < len(runs):
-            print(f"digitlib: {len(runs) - len(todo)} of {len(runs)} runs finished before "
-                  "with these parameters, lessons and digitlib: reused", file=stderr)
-        if todo:
-            client, cluster = _connect(scheduler, jobs)
-            try:
-                sweep_dir.mkdir(parents=True, exist_ok=True)
-                for leftover in sweep_dir.glob(f"{_PARTIAL}*"):  # an earlier sweep's, cut off
-                    shutil.rmtree(leftover, ignore_errors=True)
-                stop = f"digitlib-stop-{uuid.uuid4().hex}"
-                tasks = [{"name": run["name"], "digitlib": version, "stop": stop,
+            tasks.append({"name": run["name"], "record": records[run["name"]],
+                          "recorded": (found or {}).get("environment", {}) if reason is None
+                          else None, "data": run["given"].get("data", "auto"),
                           "lessons": [(name, texts[name],
                                        {k: v for k, v in run["given"].items()
-                                        if k in defaults[name]}) for name in texts]}
-                         for run in todo]
+                                        if k in defaults[name]}) for name in texts]})
+        client, close = _connect(scheduler, jobs)
+        try:
+            sweep_dir.mkdir(parents=True, exist_ok=True)
+            for leftover in sweep_dir.glob(f"{_PARTIAL}*"):  # an earlier sweep's, cut off
+                shutil.rmtree(leftover, ignore_errors=True)
+            stop = f"digitlib-stop-{uuid.uuid4().hex}"
+            for task in tasks:
+                task["stop"] = stop
 
-                def on_result(result):
-                    name, error = result["name"], result["error"]
-                    record = None
-                    if error is None:
-                        record = {**records[name], "worker": result["worker"]}
-                    _install(sweep_dir, name, result["files"], record)
-                    errors[name] = error
+            def on_result(result):
+                name, error = result["name"], result["error"]
+                errors[name] = error
+                if result["reused"]:
+                    reused.append(name)
+                    return
+                if result["rerun"]:
+                    print(f"digitlib: ran {name} again: {result['rerun']}", file=stderr)
+                if error is not None and _read_record(sweep_dir / name) is not None:
+                    print(f"digitlib: {name} failed; its earlier results stay in its folder "
+                          "until a run of it succeeds", file=stderr)
+                    return
+                _install(sweep_dir, name, result["files"], result["record"])
 
-                with tqdm(total=len(runs), initial=len(runs) - len(todo), unit="run",
-                          disable=not progress, file=stderr) as bar:
-                    _run_all(client, tasks, stop, bar, on_result)
-            finally:
-                client.close()
-                if cluster is not None:
-                    cluster.close()
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-    return write_table(sweep_dir, [_row(sweep_dir, run, errors[run["name"]]) for run in runs])
+            with tqdm(total=len(runs), unit="run", disable=not progress, file=stderr) as bar:
+                _run_all(client, tasks, stop, bar, on_result)
+        finally:
+            close()
+        if reused:
+            print(f"digitlib: {len(reused)} of {len(runs)} runs finished before with these "
+                  "parameters, lessons, digitlib, backend and data: reused", file=stderr)
+    evaluated = _evaluates(lessons)
+    return write_table(sweep_dir, [_row(sweep_dir, run, errors[run["name"]], evaluated)
+                                   for run in runs])
 
 
 def load_table(sweep_dir):

@@ -18,6 +18,7 @@ import pytest
 
 matplotlib.use("Agg")
 
+import digitlib.data  # noqa: E402
 import digitlib.lessons  # noqa: E402
 from digitlib import ParameterError, plots  # noqa: E402
 from digitlib.cli import main  # noqa: E402
@@ -182,6 +183,12 @@ class FakeLessons:
         if self.barrier is not None and path.stem.startswith("01"):
             self.barrier.wait()  # only passes when two runs are in lesson 01 at once
         given = self.given[run_dir]
+        if path.stem.startswith("01"):  # what lesson 01 records: the data and its checksum
+            try:
+                mnist = digitlib.data.load_mnist(given.get("data", "auto"))
+            except DigitlibError as error:
+                raise LessonError(f"lesson 01_load_data failed: DataError: {error}") from None
+            digitlib.RunDir(run_dir).save_dataset(mnist)
         if path.stem.startswith("04"):
             if given.get("learning_rate") == 13 or given.get("epochs") == 99:
                 raise LessonError("lesson 04_train failed: ValueError: unlucky rate")
@@ -194,8 +201,27 @@ class FakeLessons:
         output.write_text("{}")
 
 
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    """Return a small MNIST-shaped .npz, quick for the stand-in lesson 01 to load."""
+    return write_tiny_mnist(tmp_path_factory.mktemp("data") / "mnist.npz", seed=0)
+
+
+def write_tiny_mnist(path, seed):
+    """Write 40 training and 20 test digits of noise, in Keras' mnist.npz layout."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    np.savez(path, x_train=rng.integers(0, 256, (40, 28, 28), dtype=np.uint8),
+             y_train=np.arange(40, dtype=np.uint8) % 10,
+             x_test=rng.integers(0, 256, (20, 28, 28), dtype=np.uint8),
+             y_test=np.arange(20, dtype=np.uint8) % 10)
+    return path
+
+
 @pytest.fixture
-def fake(monkeypatch, on_threads):
+def fake(monkeypatch, on_threads, tiny_data):
+    monkeypatch.setenv("DIGITLIB_DATA", str(tiny_data))
     lessons = FakeLessons()
     monkeypatch.setattr(digitlib.lessons, "execute", lessons)
     return lessons
@@ -234,24 +260,32 @@ def test_run_folders_hold_what_the_worker_sent_back(tmp_path, fake):
     folder = tmp_path / "learning_rate=0.5"
     assert sorted(p.name for p in folder.iterdir()) == [
         "01_load_data.ipynb", "02_preprocess.ipynb", "03_build_model.ipynb", "04_train.ipynb",
-        "05_evaluate.ipynb", "history.json", "metrics.json", "params.json"]
+        "05_evaluate.ipynb", "dataset.json", "history.json", "metrics.json", "params.json"]
     assert folder.stat().st_mode & 0o755 == 0o755
     ran_in = {run_dir for run_dir in fake.given}
     assert len(ran_in) == 1 and tmp_path not in next(iter(ran_in)).parents
     assert not next(iter(ran_in)).exists(), "the worker left its temporary folder"
 
 
-def test_runs_in_threads_share_a_lesson_folder_that_stays(tmp_path, monkeypatch, on_threads):
-    """papermill changes the process's working folder to the lesson's: it must not vanish."""
-    folders = set()
+def test_lessons_run_in_a_private_folder_removed_after(tmp_path, monkeypatch, on_threads):
+    """papermill changes the process's working folder to the lesson's: back to it at the end."""
+    import stat
+    import tempfile
+
+    folders, cwd = set(), os.getcwd()
 
     def execute(path, output, parameters):
         folders.add(path.parent)
         assert path.read_text() == (digitlib.lessons.notebooks_dir() / path.name).read_text()
+        private = path.parent.parent
+        assert stat.S_IMODE(private.stat().st_mode) == 0o700  # mkdtemp's: this user's only
+        assert private.parent == Path(tempfile.gettempdir())
+        os.chdir(path.parent)  # as papermill does, and may leave it when threads interleave
     monkeypatch.setattr(digitlib.lessons, "execute", execute)
     sweep(tmp_path, {"learning_rate": "0.25,0.5,0.75"}, jobs=2, progress=False)
-    assert len(folders) == 1 and next(iter(folders)).is_dir()
-    assert tmp_path not in next(iter(folders)).parents
+    assert folders and not any(folder.parent.exists() for folder in folders), \
+        "a private folder stayed"
+    assert os.getcwd() == cwd
 
 
 def test_lessons_get_only_their_own_parameters(tmp_path, monkeypatch, on_threads):
@@ -281,7 +315,7 @@ def test_unexpected_crash_is_recorded_in_one_line(tmp_path, monkeypatch, on_thre
         raise RuntimeError("Kernel died\nwith a long story")
     monkeypatch.setattr(digitlib.lessons, "execute", crash)
     table = sweep(tmp_path, {"epochs": "1,2"}, progress=False)
-    assert list(table["error"]) == ["RuntimeError: Kernel died"] * 2
+    assert list(table["error"]) == ["lesson 01_load_data failed: RuntimeError: Kernel died"] * 2
 
 
 def test_runs_execute_in_parallel(tmp_path, monkeypatch, on_threads):
@@ -318,13 +352,33 @@ def test_interrupted_run_is_not_taken_as_finished(tmp_path, fake):
     assert len(fake.calls) == 5
 
 
-def test_folder_overwritten_by_a_failed_run_is_not_finished(tmp_path, fake):
+def test_failed_rerun_of_a_stale_run_keeps_its_results(tmp_path, fake, capfd):
+    """A stale run that runs again and fails leaves its folder as it was, until one succeeds."""
     sweep(tmp_path, {"learning_rate": "0.5"}, fixed={"epochs": 1}, progress=False)
+    folder = tmp_path / "learning_rate=0.5"
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    capfd.readouterr()
     failed = sweep(tmp_path, {"learning_rate": "0.5"}, fixed={"epochs": 99}, progress=False)
-    assert failed["error"].notna().all()
+    assert failed["error"][0] == "lesson 04_train failed: ValueError: unlucky rate"
+    assert failed["test_accuracy"].isna().all()
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+    assert "learning_rate=0.5 failed; its earlier results stay" in capfd.readouterr().err
+    assert not list(tmp_path.glob(".*"))
     fake.calls.clear()
     table = sweep(tmp_path, {"learning_rate": "0.5"}, fixed={"epochs": 1}, progress=False)
-    assert len(fake.calls) == 5 and table["error"].isna().all()
+    assert fake.calls == [] and table["test_accuracy"][0] == 0.5  # still the first run's
+    table = sweep(tmp_path, {"learning_rate": "0.25"}, fixed={"epochs": 1}, progress=False)
+    assert table["error"].isna().all()
+
+
+def test_failed_run_replaces_an_unfinished_one(tmp_path, fake):
+    """A folder that holds no finished run gets the latest attempt, and its notebooks."""
+    sweep(tmp_path, {"learning_rate": "13"}, progress=False)
+    folder = tmp_path / "learning_rate=13"
+    (folder / "01_load_data.ipynb").write_text("an older attempt")
+    sweep(tmp_path, {"learning_rate": "13"}, progress=False)
+    assert (folder / "01_load_data.ipynb").read_text() == "{}"
+    assert not (folder / "params.json").exists()
 
 
 def test_interrupt_stops_the_sweep_without_marking_runs_done(tmp_path, monkeypatch):
@@ -428,26 +482,159 @@ def test_other_digitlib_reruns_and_says_so(tmp_path, fake, monkeypatch, capfd):
     assert record["digitlib"] == "0.2.0+000000000000"
 
 
-@pytest.mark.parametrize("variable, value", [("KERAS_BACKEND", "jax"),
-                                             ("DIGITLIB_DATA", "/another/copy")])
-def test_other_backend_or_data_copy_reruns_and_says_so(tmp_path, fake, monkeypatch, capfd,
-                                                        variable, value):
-    """The same parameters on another backend, or with another MNIST copy, are another run."""
-    monkeypatch.delenv("DIGITLIB_DATA", raising=False)
+def test_other_backend_reruns_and_says_so(tmp_path, fake, monkeypatch, capfd):
+    """The same parameters on another backend are another run."""
     monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
     sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
-    monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
     fake.calls.clear()
     sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
     assert len(fake.calls) == 5
-    key = {"KERAS_BACKEND": "the Keras backend"}.get(variable, variable)
-    assert f"running learning_rate=0.5 again: {key} changed since it ran" in capfd.readouterr().err
+    assert ("ran learning_rate=0.5 again: the Keras backend changed since it ran "
+            "(tensorflow -> jax)") in capfd.readouterr().err
     record = json.loads((tmp_path / "learning_rate=0.5" / "params.json").read_text())
-    assert record["environment"][key] == value
+    assert record["environment"]["backend"] == "jax"
+
+
+def test_record_is_made_on_the_worker(tmp_path, fake, tiny_data):
+    """params.json: the worker's backend and versions, and the SHA-256 lesson 01 recorded."""
+    from importlib.metadata import version
+
+    from digitlib._quiet import keras_backend
+
+    sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
+    folder = tmp_path / "learning_rate=0.5"
+    record = json.loads((folder / "params.json").read_text())
+    dataset = json.loads((folder / "dataset.json").read_text())
+    assert record["environment"] == {
+        "backend": keras_backend(), "keras": version("keras"),
+        "tensorflow": version("tensorflow"), "data_sha256": dataset["sha256"]}
+    assert dataset["origin"] == str(tiny_data)
+
+
+def test_same_digits_elsewhere_reused_other_digits_rerun(tmp_path, fake, monkeypatch, capfd):
+    """Reuse follows the data's SHA-256, not the path it was read from."""
+    sweep_dir = tmp_path / "sweep"
+    sweep(sweep_dir, {"learning_rate": "0.5"}, progress=False)
+    moved = tmp_path / "moved.npz"
+    shutil.copy(os.environ["DIGITLIB_DATA"], moved)
+    monkeypatch.setenv("DIGITLIB_DATA", str(moved))
+    fake.calls.clear()
+    sweep(sweep_dir, {"learning_rate": "0.5"}, progress=False)
+    assert fake.calls == []
+    assert "1 of 1 runs finished before" in capfd.readouterr().err
+    write_tiny_mnist(moved, seed=1)
+    sweep(sweep_dir, {"learning_rate": "0.5"}, progress=False)
+    assert len(fake.calls) == 5
+    assert "ran learning_rate=0.5 again: the data's SHA-256 changed" in capfd.readouterr().err
+
+
+def test_relative_data_path_is_sent_absolute(tmp_path, monkeypatch, on_threads, tiny_data):
+    """A relative -p data means the file beside the user, not one beside the lessons."""
+    seen = {}
+    monkeypatch.setattr(digitlib.lessons, "execute",
+                        lambda path, output, parameters: seen.update({path.stem: parameters}))
+    shutil.copy(tiny_data, tmp_path / "mine.npz")
+    monkeypatch.chdir(tmp_path)
+    table = sweep(tmp_path / "sweep", {"seed": "0"}, fixed={"data": "mine.npz"},
+                  progress=False, last="01")
+    assert seen["01_load_data"]["data"] == str(tmp_path / "mine.npz")
+    assert table["data"][0] == str(tmp_path / "mine.npz")
+
+
+def dead_kernel():
+    from nbclient.exceptions import DeadKernelError
+
+    return DeadKernelError("Kernel died")
+
+
+def missing_kernel():
+    from jupyter_client.kernelspec import NoSuchKernel
+
+    return NoSuchKernel("python3")
+
+
+def timed_out():
+    from nbclient.exceptions import CellTimeoutError
+
+    return CellTimeoutError("A cell timed out while it was being executed, after 600 seconds."
+                            "\nThe message was: Cell execution timed out.")
+
+
+@pytest.mark.parametrize("error, name", [(dead_kernel, "DeadKernelError"),
+                                         (missing_kernel, "NoSuchKernel"),
+                                         (timed_out, "CellTimeoutError")])
+def test_dead_missing_or_slow_kernel_one_line_naming_the_lesson(tmp_path, fake, monkeypatch,
+                                                                 capsys, error, name):
+    def execute(path, output, parameters):
+        if path.stem.startswith("03"):
+            raise error()
+        fake(path, output, parameters)
+    monkeypatch.setattr(digitlib.lessons, "execute", execute)
+    code = main(["sweep", "--sweep-dir", str(tmp_path), "-q", "-p", "learning_rate", "0.5,1"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert err.splitlines() == [
+        line for line in err.splitlines()
+        if line.startswith("digitlib: run learning_rate=") and
+        f" failed: lesson 03_build_model failed: {name}: " in line]
+    assert len(err.splitlines()) == 2
+
+
+def test_workers_that_keep_dying_one_line(tmp_path, monkeypatch, on_threads, capsys):
+    from distributed import KilledWorker
+
+    def run_task(task):
+        from types import SimpleNamespace
+
+        raise KilledWorker(task["name"], SimpleNamespace(address="tcp://127.0.0.1:1"), 2)
+    monkeypatch.setattr(SWEEP, "run_task", run_task)
+    code = main(["sweep", "--sweep-dir", str(tmp_path), "-q", "-p", "seed", "0,1"])
+    err = capsys.readouterr().err
+    assert code == 1 and err == "".join(
+        f"digitlib: run seed={seed} failed: the workers that ran it died (killed, or out of "
+        "memory?) until Dask gave up\n" for seed in (0, 1))
+
+
+def test_older_metrics_without_todays_keys_reruns(tmp_path, fake, capfd):
+    sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
+    metrics = tmp_path / "learning_rate=0.5" / "metrics.json"
+    metrics.write_text(json.dumps({"test_accuracy": 0.5}))
+    capfd.readouterr()
+    fake.calls.clear()
+    table = sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
+    assert len(fake.calls) == 5 and table["error"].isna().all()
+    assert (f"running learning_rate=0.5 again: {metrics} has no test_loss, train_seconds "
+            "(written by an older digitlib?)") in capfd.readouterr().err
+    assert "train_seconds" in json.loads(metrics.read_text())
+
+
+@pytest.mark.parametrize("written", ['{"test_accuracy": 0.5}', "[0.5]", "not json"])
+def test_run_leaving_metrics_without_todays_keys_fails_in_one_line(tmp_path, fake, monkeypatch,
+                                                                    capsys, written):
+    def execute(path, output, parameters):
+        fake(path, output, parameters)
+        if path.stem.startswith("05"):
+            (Path(parameters["run_dir"]) / "metrics.json").write_text(written)
+    monkeypatch.setattr(digitlib.lessons, "execute", execute)
+    code = main(["sweep", "--sweep-dir", str(tmp_path), "-q", "-p", "learning_rate", "0.5,1"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 2 and "Traceback" not in err
+    for line, name in zip(err.splitlines(), ("learning_rate=0.5", "learning_rate=1")):
+        assert line.startswith(f"digitlib: run {name} failed: {tmp_path / name / 'metrics.json'} ")
+
+
+def test_record_that_is_not_an_object_is_not_finished(tmp_path, fake, capfd):
+    sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
+    (tmp_path / "learning_rate=0.5" / "params.json").write_text("[1, 2]")
+    fake.calls.clear()
+    table = sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
+    assert len(fake.calls) == 5 and table["error"].isna().all()
 
 
 def test_worker_with_another_digitlib_fails_the_run():
-    task = {"name": "run", "digitlib": "0.0.1+ffffffffffff", "stop": None, "lessons": []}
+    task = {"name": "run", "record": {"digitlib": "0.0.1+ffffffffffff"}, "stop": None,
+            "lessons": []}
     result = SWEEP.run_task(task)
     assert result["error"].startswith("this worker runs digitlib ")
     assert "the client 0.0.1+ffffffffffff" in result["error"]
