@@ -110,3 +110,18 @@ def test_wrong_types_are_incorrect_not_a_crash():
     assert ex.q3.verdict(lambda image, kernel, stride=1: "map").startswith("Incorrect")
     assert ex.q4.verdict(keras.Sequential([layers.Dense(3)])).startswith("Incorrect")
     assert ex.q4.verdict([layers.Conv2D(32, 3)]).startswith("Incorrect")
+
+
+def test_wrong_setting_is_told_what_the_description_asks():
+    """The message names the description's value for that layer, in the description's words."""
+    ex = lesson(3)
+    wrong_filters = ("kerasio_model = keras.Sequential([keras.Input((28, 28, 1)),\n"
+                     "    layers.Conv2D(32, 3, activation='relu'), layers.MaxPooling2D(2),\n"
+                     "    layers.Conv2D(32, 3, activation='relu'), layers.MaxPooling2D(2),\n"
+                     "    layers.Flatten(), layers.Dropout(0.5), layers.Dense(10, activation='softmax')])\n")
+    verdict = _verdict(ex.q4, wrong_filters)
+    assert verdict.startswith("Incorrect") and "layer 3" in verdict and "64 filters" in verdict
+    wrong_rate = wrong_filters.replace("32, 3, activation='relu'), layers.MaxPooling2D(2),\n    layers.Flatten",
+                                       "64, 3, activation='relu'), layers.MaxPooling2D(2),\n    layers.Flatten"
+                                       ).replace("Dropout(0.5)", "Dropout(0.25)")
+    assert "half the values" in _verdict(ex.q4, wrong_rate)

@@ -156,6 +156,15 @@ _PLAN = [("Conv2D", dict(filters=32, kernel_size=(3, 3), activation="relu")),
          ("Dropout", dict(rate=0.5)),
          ("Dense", dict(units=10, activation="softmax"))]
 
+_DESCRIBED = {  # each setting as the exercise's description words it
+    "filters": lambda n: f"{n} filters",
+    "kernel_size": lambda k: f"filters of {k[0]} × {k[1]}",
+    "pool_size": lambda k: f"pooling of {k[0]} × {k[1]}",
+    "activation": lambda name: f"{name} as the activation",
+    "rate": lambda rate: f"dropout of {'half the values' if rate == 0.5 else rate}",
+    "units": lambda n: f"{n} units",
+}
+
 
 def _judge_4(kerasio_model, env):
     keras = _keras()
@@ -179,8 +188,8 @@ def _judge_4(kerasio_model, env):
         for key, value in settings.items():
             got = config.get(key)
             got = tuple(got) if isinstance(got, list) else got
-            expect(got == value, f"layer {k + 1} ({kind}) has {key}={got!r}; read the "
-                                 "description again for that layer")
+            expect(got == value, f"layer {k + 1} ({kind}) has {key}={got!r}, but the "
+                                 f"description asks for {_DESCRIBED[key](value)}")
     expect(len(found) == len(_PLAN), f"your model has {len(found)} layers after its input; the "
                                      f"description has {len(_PLAN)}")
     count = kerasio_model.count_params()
