@@ -112,41 +112,49 @@ def sample_grid(images, labels, n: int = 30, cols: int = 10, title: str | None =
 def digit_pixels(image, label=None, top: int = 4, left: int = 6, size: int = 12):
     """Show a digit beside a ``size`` x ``size`` crop of it with every pixel value written in.
 
-    The crop starts at row ``top`` and column ``left``; both panels use the colour map
-    ``gray_r``, which draws 0 as white and 255 as black, like ink on paper.
+    The crop starts at row ``top`` and column ``left`` and is outlined in red on the whole
+    image; both panels number their rows and columns from 0 and use the colour map ``gray_r``,
+    which draws 0 as white and 255 as black, like ink on paper.
     """
     from matplotlib.patches import Rectangle
 
     image = np.asarray(image).reshape(28, 28)
     crop = image[top:top + size, left:left + size]
-    fig, (whole, zoom) = plt.subplots(1, 2, figsize=(8, 4), width_ratios=(1, 1.2))
+    fig, (whole, zoom) = plt.subplots(1, 2, figsize=(11, 5.5), width_ratios=(1, 1.3))
     shown = whole.imshow(image, cmap="gray_r", vmin=0, vmax=255)
-    whole.add_patch(Rectangle((left - 0.5, top - 0.5), size, size, fill=False, color="tab:red"))
-    whole.set_title("the whole image" + (f" (label {int(label)})" if label is not None else ""),
-                    fontsize=10)
+    whole.add_patch(Rectangle((left - 0.5, top - 0.5), size, size, fill=False, color="tab:red",
+                              linewidth=2))
+    whole.set_title("the whole image" + (f" (label {int(label)})" if label is not None else "")
+                    + ", the crop in red", fontsize=11)
+    whole.set_xticks(range(0, 28, 4))
+    whole.set_yticks(range(0, 28, 4))
     fig.colorbar(shown, ax=whole, fraction=0.046, pad=0.04, label="pixel value")
     zoom.imshow(crop, cmap="gray_r", vmin=0, vmax=255)
     for (row, col), value in np.ndenumerate(crop):
-        zoom.text(col, row, str(value), ha="center", va="center", fontsize=6.5,
+        zoom.text(col, row, str(value), ha="center", va="center", fontsize=9,
                   color="white" if value > 127 else "black")
-    zoom.set_title(f"rows {top}-{top + size - 1}, columns {left}-{left + size - 1}", fontsize=10)
+    zoom.set_xticks(range(size), [str(c) for c in range(left, left + size)], fontsize=9)
+    zoom.set_yticks(range(size), [str(r) for r in range(top, top + size)], fontsize=9)
+    zoom.tick_params(length=0)
+    zoom.set_title(f"rows {top}-{top + size - 1}, columns {left}-{left + size - 1}", fontsize=11)
     for ax in (whole, zoom):
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.set_xlabel("column")
+        ax.set_ylabel("row")
     return _finish(fig)
 
 
 def class_balance(y_train, y_test):
-    """Plot how many examples of each digit the training and test sets hold."""
+    """Plot each digit's share of the training set and of the test set, side by side."""
     fig, ax = plt.subplots(figsize=(8, 3))
     width = 0.4
     for offset, (name, y) in zip((-width / 2, width / 2), (("train", y_train), ("test", y_test))):
         counts = np.bincount(np.asarray(y), minlength=10)
-        ax.bar(DIGITS + offset, counts, width, label=f"{name} ({len(y):,})")
+        ax.bar(DIGITS + offset, counts / max(counts.sum(), 1), width, label=f"{name} ({len(y):,})")
+    ax.axhline(0.1, color="tab:gray", linewidth=1, linestyle="--")
     ax.set_xticks(DIGITS)
     ax.set_xlabel("digit")
-    ax.set_ylabel("examples")
-    ax.set_title("Examples per digit")
+    ax.set_ylabel("share of the split")
+    ax.set_title("Share of each digit (dashed: a tenth)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)  # beside the bars
     return _finish(fig)
 

@@ -83,3 +83,68 @@ def test_digit_pixels_writes_every_value_of_its_crop():
     texts = [t.get_text() for t in fig.axes[1].texts]
     assert texts == [str(v) for v in image[2:6, 3:7].ravel()]
     assert fig.axes[0].images[0].get_cmap().name == "gray_r"  # 0 white, 255 black
+
+
+def test_class_balance_plots_each_splits_shares():
+    fig = dl.plots.class_balance(np.repeat(np.arange(10), 60), np.repeat(np.arange(10), 10))
+    heights = [bar.get_height() for bar in fig.axes[0].patches]
+    np.testing.assert_allclose(heights, 0.1)  # equal shares, though the counts differ six-fold
+
+
+def test_digit_pixels_numbers_the_crops_rows_and_columns():
+    fig = dl.plots.digit_pixels(np.zeros((28, 28), np.uint8), top=4, left=6, size=12)
+    zoom = fig.axes[1]
+    assert [t.get_text() for t in zoom.get_yticklabels()] == [str(r) for r in range(4, 16)]
+    assert [t.get_text() for t in zoom.get_xticklabels()] == [str(c) for c in range(6, 18)]
+
+
+def _verdict(exercise_id, code, env):
+    """Run an answer's ``code`` in ``env`` and return its check's line."""
+    exercise = {e.id: e for e in dl.exercises.all_exercises()}[exercise_id]
+    exec(code, env)
+    return exercise.verdict(*(env[name] for name in exercise.names), env=env)
+
+
+@pytest.mark.parametrize("code, message", [
+    ("faintest = mnist.x_train.sum(axis=(1, 2)).min()", "amount of ink"),
+    ("faintest = 'a'", "should be a whole number"),
+])
+def test_lesson_1_faintest_names_the_slip(code, message):
+    from types import SimpleNamespace
+    x = np.full((50, 28, 28), 9, np.uint8)
+    x[31] = 0
+    x[31, 0, 0] = 12  # the faintest image holds 12: an amount that is also a valid position
+    mnist = SimpleNamespace(x_train=x, y_train=np.arange(50) % 10)
+    verdict = _verdict("01.2", code, {"mnist": mnist, "np": np})
+    assert verdict.startswith("Incorrect") and message in verdict
+
+
+@pytest.mark.parametrize("code, start, message", [
+    ("zero_share = round(float((mnist.x_train == 0).mean()), 2)", "Correct", "rounded"),
+    ("zero_share = float('nan')", "Incorrect", "nan"),
+    ("zero_share = 100 * float((mnist.x_train == 0).mean())", "Incorrect", "percentage"),
+])
+def test_lesson_1_zero_share_rounded_or_nan(code, start, message):
+    from types import SimpleNamespace
+    x = np.zeros((10, 28, 28), np.uint8)
+    x[:, :10, :13] = 200  # 130 of 784 pixels inked: share 0.8342...
+    mnist = SimpleNamespace(x_train=x, x_test=x[:2] + 1)
+    verdict = _verdict("01.3", code, {"mnist": mnist, "np": np})
+    assert verdict.startswith(start) and message in verdict
+
+
+@pytest.mark.parametrize("exercise_id, code, message", [
+    ("02.1", "def scale(images):\n    return images.reshape(-1, 28, 28, 1) // 255", "`//`"),
+    ("02.1", "def scale(images):\n    x = images.reshape(-1, 28, 28, 1).astype('float32')\n"
+             "    return x / x.max(axis=(1, 2, 3), keepdims=True)", "each image's own largest"),
+    ("02.1", "def scale(images):\n    x = images.reshape(-1, 28, 28, 1) / 255", "forget `return`"),
+    ("02.2", "def one_hot(labels):\n    return np.eye(10, dtype=bool)[labels]", "not True/False"),
+    ("02.3", "y_holdout = train_test_split(y_train, test_size=0.2, stratify=y_train)", "unpack"),
+    ("02.3", "_, y_holdout = train_test_split(np.arange(len(y_train)), test_size=0.2, "
+             "stratify=y_train)", "positions"),
+])
+def test_lesson_2_checks_name_the_slip(exercise_id, code, message):
+    from sklearn.model_selection import train_test_split
+    env = {"np": np, "train_test_split": train_test_split, "y_train": np.arange(1000) % 10}
+    verdict = _verdict(exercise_id, code, env)
+    assert verdict.startswith("Incorrect") and message in verdict, verdict
