@@ -43,7 +43,7 @@ def _judge_pairs(confused, env):
     except (TypeError, ValueError):
         pairs = None
     expect(pairs is not None and all(len(p) == 2 for p in pairs),
-           "`confused` should be a list of (true, predicted) pairs of digits, such as [(4, 9), ...]")
+           "`confused` should be a list of (true, predicted) pairs of digits, such as [(0, 6), ...]")
     expect(len(pairs) == 3, f"`confused` holds {len(pairs)} pairs; the question asks for three")
     expect(all(0 <= t <= 9 and 0 <= p <= 9 for t, p in pairs), "each pair holds two digits, 0 to 9")
     expect(len(set(pairs)) == 3, "the same pair appears twice")
@@ -54,10 +54,14 @@ def _judge_pairs(confused, env):
     top = sorted(off.ravel(), reverse=True)[:3]
     got = sorted((cm[t, p] for t, p in pairs), reverse=True)
     if got != top:
-        flipped = sorted((cm[p, t] for t, p in pairs), reverse=True)
-        expect(flipped != top, "your pairs are (predicted, true): rows of `cm` are the true digits, "
-               "so cm[t, p] counts the t's read as p")
-        expect(False, "some other off-diagonal cell holds a larger count than one of your pairs")
+        third = top[-1]
+        for t, p in pairs:
+            if cm[t, p] < third and cm[p, t] >= third and (p, t) not in pairs:
+                raise Incorrect(f"({t}, {p}) looks turned round: a pair is (true, predicted), and "
+                                f"the rows of `cm` are the true digits, so cm[{t}, {p}] counts the "
+                                f"{t}s read as {p}")
+        t, p = min(pairs, key=lambda pair: cm[pair])
+        raise Incorrect(f"another off-diagonal cell holds more mistakes than your pair ({t}, {p})")
     return "those are the cells with the most mistakes: " + ", ".join(
         f"{t} read as {p} ({cm[t, p]}x)" for t, p in pairs)
 
@@ -71,19 +75,19 @@ def _judge_precisions(precisions, env):
     empty[2, 0] = empty[2, 5] = 1  # the two real 2s read as 0 and 5: nothing is called 2
     examples = [cm, noisy, empty]
     for matrix in examples:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", RuntimeWarning)
-            try:
-                got = precisions(matrix.copy())
-            except RuntimeWarning:
-                raise Incorrect("an empty column (a digit the network never answered) makes a "
-                                "division by 0: give 0 for that digit") from None
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # 0 / 0 is judged by its result below
+            got = precisions(matrix.copy())
         expect(got is not None, "your function returned None: did you forget `return`?")
         if is_blank(got):
-            raise NotAttempted("fill in the ____ in `precisions`, run that cell, then this check again")
-        got = np.asarray(got, dtype=float)
+            raise NotAttempted("fill in the ____ in `precisions`, run that cell, then this check again.")
+        try:
+            got = np.asarray(got, dtype=float)
+        except (TypeError, ValueError):
+            raise Incorrect("your function should return ten numbers, a NumPy array") from None
         expect(got.shape == (10,), f"your function returned shape {got.shape}; ten precisions, shape (10,)")
-        expect(not np.isnan(got).any(), "a digit no image was called gives nan: give 0 for an empty column")
+        expect(np.isfinite(got).all(), "a digit no image was called gives nan: divide only where the "
+               "column is not empty, and give 0 for an empty one")
         columns = matrix.sum(axis=0)
         want = np.divide(np.diag(matrix), columns, out=np.zeros(10), where=columns > 0)
         if not np.allclose(got, want, atol=1e-6):

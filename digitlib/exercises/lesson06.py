@@ -1,4 +1,4 @@
-"""Exercises of lesson 06: fool the network by moving a digit, invert and scale a photo, find the shift."""
+"""Exercises of lesson 06: fool the network by moving a digit, invert and scale a photo, turn a digit."""
 
 from __future__ import annotations
 
@@ -25,8 +25,10 @@ def _read(net, images) -> np.ndarray:
 
 def _image(value, name: str) -> np.ndarray:
     expect(isinstance(value, np.ndarray), f"`{name}` is a {type(value).__name__}, not a NumPy array")
-    expect(value.shape in ((SIZE, SIZE), (SIZE, SIZE, 1)),
-           f"`{name}` has shape {value.shape}; the network reads 28 x 28 images")
+    expect(not (value.ndim >= 3 and value.shape[0] > 1 and value.size > SIZE * SIZE),
+           f"`{name}` holds {value.shape[0]} images: give one 28 x 28 image, not a batch")
+    expect(np.squeeze(value).shape == (SIZE, SIZE),
+           f"`{name}` has shape {value.shape}; give one 28 x 28 image")
     expect(np.issubdtype(value.dtype, np.number), f"`{name}` holds {value.dtype}, not numbers")
     value = value.reshape(SIZE, SIZE).astype(np.float64)
     expect(np.isfinite(value).all(), f"`{name}` holds nan or infinite values")
@@ -80,7 +82,7 @@ def _judge_invert(invert_and_scale, env):
     for name, photo in (("black ink on white paper", white), ("dark ink on grey paper", grey)):
         got = invert_and_scale(photo.copy())
         if is_blank(got):
-            raise NotAttempted("fill in the ____ in `invert_and_scale`, run that cell, then this check again")
+            raise NotAttempted("fill in the ____ in `invert_and_scale`, run that cell, then this check again.")
         expect(got is not None, "your function returned None: did you forget `return`?")
         got = np.asarray(got)
         expect(got.shape == photo.shape, f"for {name} your function returned shape {got.shape}, "
@@ -93,51 +95,60 @@ def _judge_invert(invert_and_scale, env):
         expect(strokes > paper, f"for {name} the ink came out darker than the paper: invert it, "
                "MNIST's ink is bright")
         expect(paper < 0.05, f"for {name} the paper comes out at {paper:.2f} on average, not 0: "
-               "subtract the paper's level")
+               "subtract the paper's typical level, the median of the photo (its brightest pixel may be noise)")
         expect(strokes > 0.9, f"for {name} the ink comes out at {strokes:.2f} on average, not near 1: "
                "scale so that the darkest ink becomes 1")
     return "paper 0 and ink near 1, whatever the paper's grey"
 
 
-def _shifted(image: np.ndarray, shift: int, wrap: bool) -> np.ndarray:
-    if wrap:
-        return np.roll(image, shift, axis=1)
-    moved = np.zeros_like(image)
-    moved[:, shift:] = image[:, :SIZE - shift]
-    return moved
+ANGLES = range(10, 181, 10)  # the angles exercise 3 tries, in degrees
 
 
-def _judge_shift(smallest_shift, env):
-    expect(callable(smallest_shift), "`smallest_shift` should be a function of an image and its label")
+def _first_changes(net, images: np.ndarray, labels: np.ndarray) -> list:
+    """Return, per image, the first angles of ANGLES that change the answer (0 if none), for two interpolations."""
+    turned = [ndimage.rotate(image, angle, reshape=False, order=order)
+              for image in images for order in (3, 1) for angle in ANGLES]  # the default, and linear
+    reads = _read(net, turned).reshape(len(images), 2, len(ANGLES))
+    found = []
+    for read, label in zip(reads, labels):
+        changed = [np.flatnonzero(r != label) for r in read]
+        found.append({ANGLES[c[0]] if c.size else 0 for c in changed})
+    return found
+
+
+def _judge_rotation(smallest_rotation, env):
+    expect(callable(smallest_rotation), "`smallest_rotation` should be a function of an image and its label")
     net, x_test, y_test = _lesson(env)
-    images = np.asarray(x_test[:200], dtype=np.float32).reshape(-1, SIZE, SIZE)
+    images = np.asarray(x_test[:100], dtype=np.float32).reshape(-1, SIZE, SIZE)
     images = images / 255 if images.max() > 1 else images
-    labels = np.asarray(y_test[:200]).astype(int)
+    labels = np.asarray(y_test[:100]).astype(int)
     right = np.flatnonzero(_read(net, images) == labels)[:20]
-    shifts = range(1, SIZE)
-    moved = [_shifted(images[i], k, wrap) for i in right for wrap in (False, True) for k in shifts]
-    reads = _read(net, moved).reshape(len(right), 2, SIZE - 1) if len(right) else []
-    candidates = []  # (smallest expected shift, index, every accepted answer)
-    for index, read in zip(right, reads):
-        expected = {int(np.flatnonzero(r != labels[index])[0]) + 1 for r in read if (r != labels[index]).any()}
-        if expected:
-            candidates.append((min(expected), int(index), expected))
-    candidates.sort()  # the digits that move least first: the learner's loop stays short
-    for _, index, expected in candidates[:2]:
-        image, label = images[index], int(labels[index])
-        got = smallest_shift(image.copy(), label)
+    if len(right) < 2:
+        raise NotAttempted("the network reads too few of the first test digits right to check this")
+    first = dict(zip(right.tolist(), _first_changes(net, images[right], labels[right])))
+    changing = sorted((min(a for a in found if a), i) for i, found in first.items() if any(found))
+    never = [i for i, found in first.items() if found == {0}]
+    picked = [i for _, i in changing[:2]] + never[:1]  # short loops, and a digit no angle changes
+    for index in picked:
+        expected, label = first[index], int(labels[index])
+        got = smallest_rotation(images[index].copy(), label)
+        if got is None:
+            raise Incorrect(f"for test digit {index} (a {label}) your function returned None: return the "
+                            "angle, and 0 after the loop when no angle up to 180 changes the answer")
         if is_blank(got):
-            raise NotAttempted("fill in the ____ in `smallest_shift`, run that cell, then this check again")
-        expect(isinstance(got, (int, np.integer)) and not isinstance(got, bool),
-               f"your function returned {type(got).__name__}; return the shift, a whole number of pixels")
+            raise NotAttempted("fill in the ____ in `smallest_rotation`, run that cell, then this check again.")
+        expect(isinstance(got, (int, float, np.integer, np.floating)) and not isinstance(got, bool),
+               f"for test digit {index} (a {label}) your function returned {type(got).__name__}: "
+               "return the angle in degrees, or 0 when no angle up to 180 changes the answer")
         if got not in expected:
-            hint = ("a smaller shift already changes the answer" if got > max(expected)
-                    else "at that shift the network still gives the digit's label" if got < min(expected)
-                    else "count the shift in pixels to the right")
-            raise Incorrect(f"for test digit {index} (a {label}) your function returned {got}: {hint}")
-    if len(candidates) >= 2:
-        return f"right on two test digits; test digit {index} changes answer at a shift of {got}"
-    raise NotAttempted("the network reads too few of the first test digits right to check this")
+            hint = ("no angle up to 180 changes the answer: return 0 then" if expected == {0}
+                    else "a smaller angle already changes the answer" if got > max(expected)
+                    else "at that angle the network still gives the digit's label" if got > 0
+                    else "some angle up to 180 does change the answer")
+            raise Incorrect(f"for test digit {index} (a {label}) your function returned {got:g}: {hint} "
+                            "(turn the image with ndimage.rotate and ask `net.predict` about it)")
+    return f"right on {len(picked)} test digits, including one that changes answer at {changing[0][0]} " \
+        "degrees" if changing else f"right on {len(picked)} test digits"
 
 
 EXERCISES = [
@@ -191,28 +202,33 @@ def invert_and_scale(gray):
     ),
     Exercise(
         id="06.3",
-        names=("smallest_shift",),
-        judge=_judge_shift,
-        hints=["Loop over shifts 1, 2, 3, …; move the image right by that many pixels and return the "
-               "first shift at which the network's argmax is not `label`.",
-               "Moving right by s pixels: `moved = np.zeros_like(image); moved[:, s:] = image[:, :28 - s]`."],
+        names=("smallest_rotation",),
+        judge=_judge_rotation,
+        hints=["Loop over the angles 10, 20, …, 180; turn the image with "
+               "`ndimage.rotate(image, angle, reshape=False)`, ask `net.predict`, and return the first "
+               "angle at which the argmax is not `label`. After the loop, return 0.",
+               "`net.predict(turned.reshape(1, 28, 28, 1), verbose=0).argmax()` is the network's answer "
+               "for one image."],
         answer="""\
-def smallest_shift(image, label):
-    for shift in range(1, 28):
-        moved = np.zeros_like(image)
-        moved[:, shift:] = image[:, :28 - shift]
-        if net.predict(moved.reshape(1, 28, 28, 1), verbose=0).argmax() != label:
-            return shift
+def smallest_rotation(image, label):
+    for angle in range(10, 181, 10):
+        turned = ndimage.rotate(image, angle, reshape=False)
+        if net.predict(turned.reshape(1, 28, 28, 1), verbose=0).argmax() != label:
+            return angle
+    return 0
 """,
-        why="The loop tries the shifts from the smallest up, so the first one that changes the argmax "
-            "is the smallest; for most digits it is only a few pixels.",
+        why="The loop tries the angles from the smallest up, so the first that changes the argmax is "
+            "the smallest; the network learned digits upright, and a few tens of degrees often suffice.",
         wrong=["""\
-def smallest_shift(image, label):
-    for shift in range(1, 28):
-        moved = np.zeros_like(image)
-        moved[:, shift:] = image[:, :28 - shift]
-        if net.predict(moved.reshape(1, 28, 28, 1), verbose=0).argmax() != label:
-            return shift - 1
+def smallest_rotation(image, label):
+    for angle in range(10, 181, 10):
+        turned = ndimage.rotate(image, angle, reshape=False)
+        if net.predict(turned.reshape(1, 28, 28, 1), verbose=0).argmax() != label:
+            return angle - 10
+    return 0
+""", """\
+def smallest_rotation(image, label):
+    return 180
 """],
     ),
 ]
