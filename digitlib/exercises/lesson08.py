@@ -46,7 +46,8 @@ def _judge_maps(maps_of, env):
     network, shown, x_test = _lesson(env, "network", "shown", "x_test")
     for layer in (shown[0], shown[-1]):
         for image in (x_test[0], x_test[1]):
-            got = _array(_returned(maps_of(image, layer), "maps_of"), f"what maps_of returns for {layer.name}")
+            got = _returned(maps_of(image, layer), "maps_of")
+            got = _array(got, f"what maps_of returns for {layer.name}")
             want = _maps(network, layer, image)
             expect(got.shape != (1, *want.shape), f"for {layer.name} you return shape {got.shape}: "
                    "the first axis is the batch of one digit; take its only element")
@@ -76,7 +77,8 @@ def _judge_strongest(strongest_filter, env):
         if len(images) == 4:
             break
     for image, want in images:
-        got = _as_int(_returned(strongest_filter(image), "strongest_filter"), "what strongest_filter returns")
+        got = _returned(strongest_filter(image), "strongest_filter")
+        got = _as_int(got, "what strongest_filter returns")
         expect(0 <= got < count, f"{got} is no filter of {first.name}: they are numbered 0 to "
                f"{count - 1} (take the argmax over the filters, not over every value of the maps)")
         expect(got == want, "for some digit another filter's map has a larger sum: add up each "
