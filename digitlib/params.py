@@ -86,7 +86,6 @@ CHECKS = {
     "validation_fraction": _fraction,
     "label_smoothing": lambda n, v: v is not None and _fraction(n, v),
     "show_adadelta_demo": _flag,
-    "jobs": lambda n, v: _whole(n, v),
 }
 
 
