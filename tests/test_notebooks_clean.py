@@ -119,5 +119,6 @@ def test_outputs_are_short_text(notebook):
 
 def test_checked_cells_exist(notebook):
     _, nb = notebook
-    checked = [c for c in code_cells(nb) if c.source.startswith("# NBVAL_CHECK_OUTPUT")]
+    checked = [c for c in code_cells(nb) if c.source.startswith("# NBVAL_CHECK_OUTPUT")
+               or "nbval-check-output" in c.metadata.get("tags", [])]
     assert checked, "no cell is compared by nbval"
