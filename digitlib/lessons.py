@@ -114,8 +114,8 @@ CHAIN_RUN_DIR = Path("..") / DEFAULT_RUN_DIR
 def own_folder(path: Path) -> str | None:
     """Return the folder name of a lesson that keeps its own folder, or None for a chain lesson.
 
-    A lesson whose default ``run_dir`` is not the chain's ``../runs/default`` (lesson 07's is
-    ``../runs/experiments``, a sweep folder) does not read or write the run folder: in a
+    A lesson whose default ``run_dir`` is not the chain's ``../runs/default`` (a sweep's
+    folder, such as ``../runs/experiments``) does not read or write the run folder: in a
     batch run it works in that folder's namesake inside the run folder instead.
     """
     default = lesson_parameters(path).get("run_dir")
@@ -217,7 +217,7 @@ def clear_previous(run_dir: Path, first, last=None) -> list[Path]:
     Only names that a run recorded writing there (:func:`digitlib.runs.written`) are
     removed, so a file of yours with a lesson's or an artifact's name stays. What earlier
     lessons wrote stays too: it is the input of a run that starts at ``first``. The
-    folder of a lesson that keeps its own (lesson 07's sweep) depends on no other lesson,
+    folder of a lesson that keeps its own (a sweep's) depends on no other lesson,
     and is removed only when that lesson is one of ``first`` to ``last``.
     """
     import shutil

@@ -86,7 +86,6 @@ CHECKS = {
     "validation_fraction": _fraction,
     "label_smoothing": lambda n, v: v is not None and _fraction(n, v),
     "show_adadelta_demo": _flag,
-    "jobs": lambda n, v: _whole(n, v),
     "test_index": lambda n, v: _whole(n, v, minimum=0),
     "patch_size": lambda n, v: (_whole(n, v), v > 28 and _too_wide(n, v)),
 }

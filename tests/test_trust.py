@@ -38,6 +38,17 @@ def lessons_with_an_extra(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def lessons_with_a_sweep(tmp_path, monkeypatch):
+    """The real lessons plus 08_sweep, which keeps a folder of its own, as sweeps may."""
+    folder = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOKS, folder, ignore=shutil.ignore_patterns("*.py", ".*"))
+    nbformat.write(lesson_notebook('run_dir = "../runs/experiments"\nepochs = 3  # per run\n'),
+                   folder / "08_sweep.ipynb")
+    monkeypatch.setenv("DIGITLIB_NOTEBOOKS", str(folder))
+    return folder
+
+
+@pytest.fixture
 def fake_lessons(monkeypatch):
     """Record what `digitlib run` gives each lesson instead of executing it."""
     calls = []
@@ -92,10 +103,19 @@ def test_defaults_never_pass_between_lessons(tmp_path, fake_lessons):
     given = dict(fake_lessons)
     assert list(given) == ["01_load_data", "02_preprocess", "03_build_model", "04_train",
                            "05_evaluate", "06_predict_your_digits", "07_experiments"]
-    assert given["04_train"] == {"run_dir": str(run_dir)}  # not lesson 07's epochs = 2
+    assert given["04_train"] == {"run_dir": str(run_dir)}  # not lesson 07's epochs
     assert given["02_preprocess"] == {"run_dir": str(run_dir)}  # not lesson 07's train_size
-    # Lesson 07 is a sweep: it gets a sweep folder of its own inside the run folder.
-    assert given["07_experiments"] == {"run_dir": str(run_dir / "experiments")}
+    assert given["07_experiments"] == {"run_dir": str(run_dir)}  # it reads lesson 02's images
+
+
+def test_a_lesson_with_its_own_folder_gets_it_inside_the_run_folder(tmp_path, lessons_with_a_sweep,
+                                                                      fake_lessons):
+    run_dir = tmp_path / "run"
+    assert main(["run", "--run-dir", str(run_dir), "--quiet", "--first", "7", "--last", "8",
+                 "-p", "epochs", "1"]) == 0
+    given = dict(fake_lessons)
+    assert given["07_experiments"] == {"run_dir": str(run_dir), "epochs": 1}
+    assert given["08_sweep"] == {"run_dir": str(run_dir / "experiments"), "epochs": 1}
 
 
 def test_given_parameter_reaches_every_lesson_that_declares_it(tmp_path, fake_lessons):
@@ -105,7 +125,7 @@ def test_given_parameter_reaches_every_lesson_that_declares_it(tmp_path, fake_le
     given = dict(fake_lessons)
     assert given["04_train"] == {"run_dir": str(run_dir), "epochs": 1}
     assert given["05_evaluate"] == {"run_dir": str(run_dir)}
-    assert given["07_experiments"] == {"run_dir": str(run_dir / "experiments"), "epochs": 1}
+    assert given["07_experiments"] == {"run_dir": str(run_dir), "epochs": 1}
 
 
 def test_an_extra_lesson_keeps_its_own_defaults(tmp_path, lessons_with_an_extra, fake_lessons):
@@ -179,7 +199,7 @@ def plant_earlier_run(run_dir: Path) -> None:
     record_written(run_dir, add=[*STALE, "experiments"])  # what that run recorded writing
 
 
-def test_clear_previous_removes_what_later_lessons_wrote(tmp_path):
+def test_clear_previous_removes_what_later_lessons_wrote(tmp_path, lessons_with_a_sweep):
     from digitlib.lessons import clear_previous
 
     plant_earlier_run(tmp_path / "run")
@@ -188,7 +208,7 @@ def test_clear_previous_removes_what_later_lessons_wrote(tmp_path):
     # What lessons 01 and 02 wrote is this run's input.
     assert left == ["dataset.json", "notes.txt", "split.npz"]
     plant_earlier_run(tmp_path / "again")
-    clear_previous(tmp_path / "again", "04", "05")  # lesson 07's sweep needs nothing of 04
+    clear_previous(tmp_path / "again", "04", "05")  # lesson 08's sweep needs nothing of 04
     assert (tmp_path / "again" / "experiments" / "sweep.csv").is_file()
 
 
@@ -331,15 +351,16 @@ def test_sample_warning_is_printed_in_the_terminal(tmp_path, monkeypatch, capfd)
     assert f"digitlib: warning: {warning}\n" in capfd.readouterr().err
 
 
-def test_run_help_lists_each_lessons_parameters(capsys):
+def test_run_help_lists_each_lessons_parameters(capsys, lessons_with_a_sweep):
     with pytest.raises(SystemExit):
         main(["run", "--help"])
     out = capsys.readouterr().out
     assert "epochs = None  # None: the chosen model's recipe" in out
     from digitlib.lessons import lesson_parameters, lesson_paths
 
-    sweep_epochs = lesson_parameters(lesson_paths("07", "07")[0])["epochs"]
-    assert "07_experiments" in out and f"epochs = {sweep_epochs}" in out and "long sweep" in out
+    lesson_epochs = lesson_parameters(lesson_paths("07", "07")[0])["epochs"]
+    assert "07_experiments" in out and f"epochs = {lesson_epochs}" in out
+    assert "08_sweep" in out and "epochs = 3  # per run" in out and "RUN_DIR/experiments" in out
 
 
 @pytest.mark.parametrize("epochs, text", [(1, "over 1 epoch on"), (4, "over 4 epochs on")])
