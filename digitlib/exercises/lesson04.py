@@ -135,7 +135,7 @@ def _judge_3(no_dropout_history, curves_show, env):
            f"{curves_show!r} is not what the curves show: the training loss keeps falling while "
            "the validation loss stays well above it; what is that called?")
     return (f"training loss {loss[-1]:.3f} against validation loss {val_loss[-1]:.3f}: "
-            "the network memorised its 2,000 images")
+            "the network memorised its training images")
 
 
 # --- 04.4: the loss floor of label smoothing ---------------------------------------------------
