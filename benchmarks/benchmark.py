@@ -28,9 +28,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 TARGET = 0.99
-# How each recipe is fed: the published recipes pass NumPy arrays to fit, as their
-# sources do; digitlib's recipes use the tf.data pipeline that measured faster here.
-PUBLISHED = {"seed", "kerasio"}
 #: Networks outside digitlib's registry, trained by the default recipe: the previous default,
 #: built with the TensorFlow-only layers of custom_layers.py.
 EXTRA = {"custom-default"}
@@ -57,14 +54,13 @@ def run_one(model: str, seed: int, epochs: int | None, learning_rate: float | No
     """Train one recipe in this process and return its measurements.
 
     With ``until_target`` training stops after the first epoch that reaches 99.0%. An
-    ensemble (``best``) trains through ``dl.train``, member after member, and is tested once,
+    ensemble (``best``) trains member after member, as lesson 4 does (lesson_fit.train), and is tested once,
     at the end.
     """
     import numpy as np
 
     import digitlib as dl
-    from digitlib.models import steps_per_epoch
-    from digitlib.training import EpochClock, compile_model, dataset
+    from lesson_fit import EpochClock, compile_model
 
     data = lessons_split(all_images)
     x_train, y_train, x_test, y_test = (data[k] for k in ("x_train", "y_train", "x_test", "y_test"))
@@ -82,12 +78,9 @@ def run_one(model: str, seed: int, epochs: int | None, learning_rate: float | No
     compile_model(net, recipe, len(x_train))
     y_train = dl.one_hot(y_train)
     clock = (_until_target(EpochClock) if until_target else EpochClock)(test_data=(x_test, y_test))
-    if model in PUBLISHED:
-        fit_data = dict(x=x_train, y=y_train, batch_size=recipe.batch_size)
-    else:
-        fit_data = dict(x=dataset(x_train, y_train, recipe.batch_size, seed), shuffle=False,
-                        steps_per_epoch=steps_per_epoch(len(x_train), recipe.batch_size))
-    net.fit(**fit_data, epochs=recipe.epochs, verbose=0, callbacks=[clock])
+    # NumPy arrays, reshuffled every epoch: lesson 4's fit, and the published recipes' own.
+    net.fit(x_train, y_train, batch_size=recipe.batch_size, epochs=recipe.epochs, shuffle=True,
+            verbose=0, callbacks=[clock])
     elapsed = np.cumsum(clock.seconds)
     reached = [i for i, acc in enumerate(clock.test_accuracy) if acc >= TARGET]
     return _row(model, seed, recipe, net, data, len(clock.seconds), float(elapsed[-1]),
@@ -130,11 +123,10 @@ def _until_target(clock_class):
 
 
 def _run_ensemble(net, recipe, model: str, seed: int, data: dict) -> dict:
-    """Train an ensemble through ``dl.train`` and test it once, at the end (no time to 99%)."""
-    import digitlib as dl
-    from digitlib.training import accuracy
+    """Train an ensemble as lesson 4 does and test it once, at the end (no time to 99%)."""
+    from lesson_fit import accuracy, train
 
-    result = dl.train(net, recipe, data["x_train"], data["y_train"], seed=seed)
+    result = train(net, recipe, data["x_train"], data["y_train"], seed=seed)
     return _row(model, seed, recipe, net, data, recipe.epochs, result["train_seconds"],
                 [accuracy(net, data["x_test"], data["y_test"])])
 

@@ -117,7 +117,9 @@ def lever(name: str, seed: int) -> dict:
                                                     if not isinstance(layer, layers.RandomTranslation)],
             name="no_shifts")
     recipe = dl.recipe("best", ema_momentum=0.0 if name == "no moving average" else None)
-    result = dl.train(network, recipe, data["x_train"], data["y_train"], seed=seed)
+    from lesson_fit import train
+
+    result = train(network, recipe, data["x_train"], data["y_train"], seed=seed)
     probs = network.predict(data["x_test"], batch_size=1000, verbose=0)
     return {"lever": name, "seed": seed, "train_seconds": result["train_seconds"],
             "accuracy": float(np.mean(probs.argmax(axis=1) == data["y_test"]))}

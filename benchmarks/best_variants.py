@@ -98,7 +98,9 @@ def train(args) -> dict:
     model = network(args.kind, args)
     recipe = dl.recipe("best", epochs=args.epochs, learning_rate=args.learning_rate,
                        batch_size=args.batch_size, ema_momentum=args.ema)
-    result = dl.train(model, recipe, data["x_train"], data["y_train"], seed=args.seed)
+    from lesson_fit import train
+
+    result = train(model, recipe, data["x_train"], data["y_train"], seed=args.seed)
     probabilities = views(model, data["x_test"])
     y = data["y_test"]
     name = args.name or f"{args.kind}-e{args.epochs}-s{args.seed}"

@@ -6,7 +6,7 @@ papermill kernel, into one run folder, and splits each lesson's wall time into:
 - kernel: starting the kernel and papermill's own work (the lesson's wall time minus its cells);
 - imports: the Setup cell;
 - data: cells that load data, artifacts or models (``load_`` in the source);
-- training: cells that call ``fit`` (the main training) or ``dl.train`` (lesson 4's demo);
+- training: cells that call ``fit`` (lesson 4's training and its demos);
 - figures: cells whose output holds an image;
 - writing: cells that save artifacts (``save_`` in the source);
 - other: everything else.
@@ -46,7 +46,7 @@ def classify(cell, first_code: bool) -> str:
     source = cell.source
     if first_code and "import " in source:
         return "imports"
-    if ".fit(" in source or "dl.train(" in source:
+    if ".fit(" in source:
         return "training"
     if any(k in o.get("data", {}) for o in cell.get("outputs", [])
            for k in ("image/png", "image/jpeg")):

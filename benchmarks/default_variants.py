@@ -25,6 +25,7 @@ import keras
 
 from benchmark import lessons_split, machine
 from custom_layers import MaxPool2x2, SpaceToDepth
+from lesson_fit import train
 
 HERE = Path(__file__).resolve().parent
 layers = keras.layers
@@ -80,9 +81,9 @@ def main(argv=None) -> int:
         for name, build in VARIANTS.items():
             dl.set_seed(seed)
             net = build()
-            result = dl.train(net, recipe, x_train, y_train, x_val, y_val, seed=seed)
+            result = train(net, recipe, x_train, y_train, x_val, y_val, seed=seed)
             rows[name]["params"] = net.count_params()
-            rows[name]["test_accuracy"].append(dl.training.accuracy(net, x_test, y_test))
+            rows[name]["test_accuracy"].append(dl.accuracy(net, x_test, y_test))
             rows[name]["fit_seconds"].append(result["train_seconds"])
             print(f"{name}, seed {seed}: {rows[name]['test_accuracy'][-1]:.2%} in "
                   f"{result['train_seconds']:.1f} s", flush=True)

@@ -7,7 +7,7 @@ Usage (from the repository root, with DIGITLIB_DATA pointing at a full MNIST cop
 
 With autotuning on, tf.data starts a background thread that wakes about 20 s and 41 s after
 the stream starts, then every minute. On this project's 2-core machine, fit() sometimes sat
-idle after its last epoch until that thread's next wake-up. digitlib.training.dataset turns
+idle after its last epoch until that thread's next wake-up. lesson_fit.dataset (the lessons' old feed) turns
 autotuning off; this script shows the difference: the seconds between Keras' on_train_end
 and fit() returning, for each training.
 """
@@ -34,7 +34,7 @@ def main(argv=None) -> int:
 
     import digitlib as dl
     from digitlib.models import keras, steps_per_epoch
-    from digitlib.training import compile_model, dataset
+    from lesson_fit import compile_model, dataset
 
     class TrainEnd(keras.callbacks.Callback):
         def on_train_end(self, logs=None):
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     print(f"default recipe, {recipe.epochs} epochs on {len(x):,} images; "
           "seconds from the end of training to fit() returning:")
     for name, stream in [("autotuning on (prefetch AUTOTUNE)", autotuned),
-                         ("digitlib.training.dataset", dataset)]:
+                         ("lesson_fit.dataset", dataset)]:
         delays = []
         for seed in range(args.runs):
             dl.set_seed(seed)

@@ -30,21 +30,20 @@ __version__ = "0.1.0"
 
 #: The submodules ``dl.NAME`` loads on first use.
 _SUBMODULES = ("data", "drawing", "evaluation", "exercises", "imaging", "model_files", "models",
-               "plots", "preprocessing", "training")
+               "plots", "preprocessing")
 
 #: The functions and classes ``dl.NAME`` loads on first use, by the module that holds them.
 _LAZY = {
     "MNIST": "data", "load_mnist": "data",
     "DrawingPad": "drawing",
-    "confusion_matrix": "evaluation", "misclassified": "evaluation",
+    "accuracy": "evaluation", "confusion_matrix": "evaluation", "misclassified": "evaluation",
     "most_confused_pairs": "evaluation", "per_class_report": "evaluation",
-    "build_model": "models", "load_model": "models", "make_optimizer": "models",
+    "build_model": "models", "load_model": "models",
     "model_names": "models", "recipe": "models",
     "predict": "predict",
     "one_hot": "preprocessing", "prepare_images": "preprocessing",
     "split_validation": "preprocessing", "take_subset": "preprocessing",
     "sweep": "sweep",
-    "accuracy": "training", "compile_model": "training", "train": "training",
 }
 
 __all__ = sorted([

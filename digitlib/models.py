@@ -1,4 +1,8 @@
-"""Build the lessons' models by name, with the training recipe that goes with each."""
+"""Build the lessons' models by name, with the training recipe that goes with each.
+
+``MODELS``' recipes are the ones lesson 4 writes out in its ``RECIPES`` cell and trains by (a
+test checks that the two agree); the benchmarks and the sweeps read them from here.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from typing import Callable
 
 from ._quiet import import_keras
 from .errors import DataError, ParameterError
-from .params import check_parameters
+from .params import OPTIMIZER_NAMES, check_parameters
 
 keras = import_keras()
 layers = keras.layers
@@ -173,14 +177,6 @@ MODELS: dict[str, ModelSpec] = {
                     "every digit")),
 }
 
-OPTIMIZERS = {
-    "adadelta": lambda lr, **kw: keras.optimizers.Adadelta(learning_rate=lr, **kw),
-    "adam": lambda lr, **kw: keras.optimizers.Adam(learning_rate=lr, **kw),
-    "adamw": lambda lr, **kw: keras.optimizers.AdamW(learning_rate=lr, **kw),
-    "sgd": lambda lr, **kw: keras.optimizers.SGD(learning_rate=lr, momentum=0.9, nesterov=True,
-                                                 **kw),
-    "rmsprop": lambda lr, **kw: keras.optimizers.RMSprop(learning_rate=lr, **kw),
-}
 SCHEDULES = ("constant", "warmup_cosine")
 
 
@@ -211,9 +207,9 @@ def recipe(name: str = "default", **overrides) -> Recipe:
             changes["optimizer"] != base.optimizer):
         changes["learning_rate"] = 0.001  # Keras' default for every optimizer here but sgd
     result = replace(base, **changes)
-    if result.optimizer not in OPTIMIZERS:
+    if result.optimizer not in OPTIMIZER_NAMES:
         raise ParameterError(
-            f"optimizer {result.optimizer!r} is unknown; known: {', '.join(OPTIMIZERS)}")
+            f"optimizer {result.optimizer!r} is unknown; known: {', '.join(OPTIMIZER_NAMES)}")
     if result.schedule not in SCHEDULES:
         raise ParameterError(f"schedule {result.schedule!r} is unknown; known: {SCHEDULES}")
     check_parameters(label_smoothing=result.label_smoothing)
@@ -221,21 +217,6 @@ def recipe(name: str = "default", **overrides) -> Recipe:
         raise ParameterError(
             f"ema_momentum must be at least 0 and below 1, not {result.ema_momentum!r}")
     return result
-
-
-def make_optimizer(recipe: Recipe, steps_per_epoch: int):
-    """Return the recipe's Keras optimizer, with its learning-rate schedule attached."""
-    rate = recipe.learning_rate
-    if recipe.schedule == "warmup_cosine":
-        total = max(1, recipe.epochs * steps_per_epoch)
-        warmup = max(1, total // 10)
-        rate = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=0.0, decay_steps=max(1, total - warmup),
-            warmup_target=recipe.learning_rate, warmup_steps=warmup)
-    if recipe.ema_momentum:
-        # Keras keeps the average beside the weights and writes it into them when fit ends.
-        return OPTIMIZERS[recipe.optimizer](rate, use_ema=True, ema_momentum=recipe.ema_momentum)
-    return OPTIMIZERS[recipe.optimizer](rate)
 
 
 def steps_per_epoch(num_examples: int, batch_size: int) -> int:

@@ -11,6 +11,7 @@ import pytest
 
 import digitlib as dl
 from digitlib.runs import RunDir
+from tests.conftest import fit_default
 
 BACKENDS = ("tensorflow", "jax", "torch")
 #: CI sets this, so that a missing backend fails there instead of being skipped.
@@ -68,13 +69,6 @@ def test_default_model_reads_only_the_centre_24_x_24():
     assert not np.allclose(model.predict(inner, verbose=0), model.predict(x, verbose=0))
 
 
-def test_compiled_recipe_uses_keras_own_loss_and_optimizer():
-    model = dl.training.compile_model(dl.build_model("default"), dl.recipe("default"), 1000)
-    assert type(model.loss).__module__.startswith("keras.")
-    assert type(model.optimizer).__module__.startswith("keras.")
-    assert model.loss.get_config()["label_smoothing"] == pytest.approx(0.1)
-
-
 @pytest.fixture(scope="module")
 def trained_files(tmp_path_factory):
     """Train the default model briefly on real digits; save it as .keras and .h5."""
@@ -83,7 +77,7 @@ def trained_files(tmp_path_factory):
     x, y = dl.prepare_images(data.x_train[:2000]), data.y_train[:2000]
     dl.set_seed(0)
     model = dl.build_model("default")
-    dl.train(model, dl.recipe("default", epochs=2), x, y, seed=0)
+    fit_default(model, x, y, epochs=2)
     x_test = dl.prepare_images(data.x_test[:200])
     np.save(folder / "x_test.npy", x_test)
     run = RunDir(folder)
@@ -111,18 +105,18 @@ def test_model_trained_on_tensorflow_reads_the_same_digits_on_other_backends(tra
     np.testing.assert_allclose(got, expected, atol=1e-4)
 
 
-# Trains the default twice with one seed on a backend; saves the first model.
+# Trains the default twice with one seed on a backend, as lesson 4 does; saves the first model.
 TRAIN_TWICE = """
 import json, sys
 import digitlib as dl
+from tests.conftest import fit_default
 data = dl.load_mnist("sample")
 x, y = dl.prepare_images(data.x_train[:600]), data.y_train[:600]
 losses = []
 for attempt in range(2):
     dl.set_seed(3)
     model = dl.build_model("default")
-    result = dl.train(model, dl.recipe("default", epochs=1, batch_size=64), x, y, seed=3)
-    losses.append(result["history"]["loss"])
+    losses.append(fit_default(model, x, y, epochs=1, batch_size=64)["loss"])
     if attempt == 0:
         dl.runs.RunDir(sys.argv[1]).save_model(model, "mnist.keras")
 import keras
@@ -204,22 +198,28 @@ def test_missing_or_unknown_backend_is_one_line_before_any_work(tmp_path, backen
     assert not run_dir.exists()
 
 
-# Trains the best ensemble briefly on a backend, saves it in both formats, prints its answers.
+# Trains the best ensemble briefly on a backend, its networks one after the other as lesson 4
+# does, saves it in both formats, prints its answers.
 TRAIN_BEST = """
 import json, sys
 import numpy as np
+import keras
 import digitlib as dl
 data = dl.load_mnist("sample")
-x, y = dl.prepare_images(data.x_train[:600]), data.y_train[:600]
+x, y = dl.prepare_images(data.x_train[:600]), keras.utils.to_categorical(data.y_train[:600], 10)
 dl.set_seed(0)
 model = dl.build_model("best")
-result = dl.train(model, dl.recipe("best", epochs=1, batch_size=64), x, y, seed=0)
+members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+for member in members:
+    member.compile(optimizer=keras.optimizers.Adam(0.005, use_ema=True, ema_momentum=0.99),
+                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1))
+    member.fit(x, y, batch_size=64, epochs=1, shuffle=True, verbose=0)
 run = dl.runs.RunDir(sys.argv[1])
 run.save_model(model, "mnist.keras")
 run.save_model(model, "mnist.h5")
 x_test = np.load(sys.argv[2])
 import keras
-print(json.dumps({"backend": keras.backend.backend(), "networks": len(result["member_histories"]),
+print(json.dumps({"backend": keras.backend.backend(), "networks": len(members),
                   "probabilities": np.asarray(model.predict(x_test, verbose=0)).tolist()}))
 """
 
