@@ -69,7 +69,7 @@ def fake_lessons(monkeypatch):
     ("4", "05", ["04", "05"]),
     (6, 7, ["06", "07"]),
     ("7", "7", ["07"]),
-    ("6", None, ["06", "07"]),
+    ("6", None, ["06", "07", "08"]),
 ])
 def test_lesson_ranges_compare_as_numbers(first, last, expected):
     assert [p.name[:2] for p in lesson_paths(first, last)] == expected
