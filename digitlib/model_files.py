@@ -6,6 +6,7 @@ import functools
 import importlib
 import inspect
 import json
+import re
 import zipfile
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
@@ -39,6 +40,11 @@ DATA_MARKERS = {"__keras_tensor__", "__tensor__", "__numpy__", "__bytes__", "__s
 FUNCTION_KINDS = ("activations", "losses", "metrics")
 
 KEYS_NAMING_ACTIVATIONS = ("activation", "recurrent_activation")
+
+#: Where Keras keeps a backend's own build of its optimizers: a model compiled on PyTorch saves
+#: its Adam as ``keras.src.backend.torch.optimizers.torch_adam.Adam``.
+BACKEND_OPTIMIZERS = re.compile(r"keras\.src\.backend\.(tensorflow|jax|torch|numpy)"
+                                r"\.(optimizers(\.\w+)?|optimizer)")
 
 
 def check_model_file(path: str | Path) -> None:
@@ -149,6 +155,8 @@ def _refused(item: dict) -> str | None:
         if registered not in (None, name):
             return f"a class registered as {registered!r}"
         known = f"{module}.{name}" in qualified if module is not None else name in bare
+        known = known or (isinstance(module, str) and BACKEND_OPTIMIZERS.fullmatch(module)
+                          and f"keras.optimizers.{name}" in qualified)
     if known:
         return None
     where = f"{module}.{name}" if module not in (None, "builtins") else name

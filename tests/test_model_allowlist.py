@@ -115,3 +115,16 @@ def test_keras_own_functions_pass_and_load(tmp_path):
                   metrics=[keras.metrics.categorical_accuracy])
     model.save(tmp_path / "functions.keras")
     assert dl.load_model(tmp_path / "functions.keras").count_params() == model.count_params()
+
+
+@pytest.mark.parametrize("module", ["keras.src.backend.torch.optimizers.torch_adam",
+                                    "keras.src.backend.jax.optimizer",
+                                    "keras.src.backend.tensorflow.optimizer"])
+def test_a_backends_own_build_of_a_keras_optimizer_passes(module):
+    """A model compiled on PyTorch saves its Adam under the backend's module: still Keras' Adam."""
+    from digitlib.model_files import _code_in
+
+    assert _code_in({"module": module, "class_name": "Adam", "config": {}}) is None
+    assert "not a layer" in _code_in({"module": module, "class_name": "get_file", "config": {}})
+    assert "not a layer" in _code_in({"module": "keras.src.backend.torch.core",
+                                      "class_name": "Adam", "config": {}})
