@@ -138,16 +138,35 @@ def test_lesson_has_checked_exercises(path):
 
 
 def _bound_names(code: str) -> list[str]:
-    """Return the names that ``code`` binds at its top level."""
+    """Return the names that ``code`` binds, at its top level or inside a loop or branch."""
     names = []
     for node in ast.parse(code).body:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
             names.append(node.name)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                names.extend(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+            continue
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store) \
+                    and inner.id not in names:
+                names.append(inner.id)
     return names
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_checks_take_exactly_the_names_each_solution_binds(path):
+    """So an answer cell with each of those names set to None gives ``Not attempted``, never an error.
+
+    The check cell passes the exercise's names, bare, in order; the framework turns a None
+    among them into "Not attempted" before the judge runs (test_verdicts_start_with_one_of_three_words).
+    """
+    nb = nbformat.read(path, as_version=4)
+    for exercise_id, cell in _tagged(nb, "check").items():
+        exercise = exercises._find(exercise_id)
+        calls = [node for node in ast.walk(ast.parse(cell.source))
+                 if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "check"]
+        assert len(calls) == 1, exercise_id
+        assert [ast.unparse(arg) for arg in calls[0].args] == list(exercise.names), exercise_id
+        assert set(exercise.names) <= set(_bound_names(exercises.solution_code(exercise_id))), \
+            f"{exercise_id}: the solution does not bind every name its check takes"
 
 
 def _variant(kind: str, exercise_id: str) -> str:
@@ -185,8 +204,7 @@ def _run_chain(tmp_path, kind):
     return outputs
 
 
-@pytest.mark.parametrize("kind, verdict", [("solution", "Correct"), ("wrong", "Incorrect"),
-                                           ("none", None)])
+@pytest.mark.parametrize("kind, verdict", [("solution", "Correct"), ("wrong", "Incorrect")])
 def test_every_exercise_in_its_lesson(tmp_path, kind, verdict):
     outputs = _run_chain(tmp_path, kind)
     expected = {e.id for path in LESSONS for e in exercises.lesson(path.name[:2])}

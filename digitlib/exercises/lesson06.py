@@ -164,11 +164,17 @@ EXERCISES = [
 reads = net.predict(x_test[:100].reshape(-1, 28, 28, 1) / 255, verbose=0).argmax(axis=1)
 index = int(np.flatnonzero(reads == y_test[:100])[0])  # the first test digit read right
 digit = x_test[index] / 255
-for shift in range(1, 28):
-    misread = np.zeros_like(digit)
-    misread[:, shift:] = digit[:, :28 - shift]
-    if net.predict(misread.reshape(1, 28, 28, 1), verbose=0).argmax() != y_test[index]:
-        break
+
+
+def moved_right(image, s):
+    moved = np.zeros_like(image)
+    moved[:, s:] = image[:, :28 - s]
+    return moved
+
+
+shift = next(s for s in range(1, 28)  # the first shift the network reads as another digit
+             if net.predict(moved_right(digit, s).reshape(1, 28, 28, 1), verbose=0).argmax() != y_test[index])
+misread = moved_right(digit, shift)
 """,
         why="The network saw every training digit centred by its mass; a few pixels off centre, the "
             "strokes fall where its filters learned other digits' strokes. That is why to_mnist centres.",
