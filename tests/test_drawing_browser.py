@@ -347,7 +347,9 @@ def test_feature_maps_follow_the_drawing_in_the_browser(browser_tools, lab, tmp_
     with playwright_context() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1100, "height": 1000})
-        page.goto(f"{lab['url']}/lab/tree/maps.ipynb?token={lab['token']}")
+        # a workspace of its own, reset: JupyterLab would otherwise restore the other test's
+        # notebook too, and its pad would answer the page's first .digitlib-pad queries
+        page.goto(f"{lab['url']}/lab/workspaces/maps/tree/maps.ipynb?reset&token={lab['token']}")
         page.wait_for_function(
             "window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status"
             " === 'idle'", timeout=90_000)
