@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import logging
 import textwrap
 import traceback
 from dataclasses import dataclass, field
@@ -127,6 +128,9 @@ class Exercise:
         if blank:
             return (f"Not attempted: fill in {', '.join(f'`{n}`' for n in blank)} in the cell above "
                     "(replace each ____), run it, then run this check again.")
+        tensorflow_log = logging.getLogger("tensorflow")
+        level = tensorflow_log.level
+        tensorflow_log.setLevel(logging.ERROR)  # a check that calls predict often retraces: quietly
         try:
             praise = self.judge(*values, env=env)
         except NotAttempted as problem:
@@ -140,6 +144,8 @@ class Exercise:
                 return f"Incorrect: your code raised {detail}"
             return (f"Incorrect: the check could not use your answer ({detail}); check its type "
                     f"and shape against the question")
+        finally:
+            tensorflow_log.setLevel(level)
         return "Correct" + (f": {praise}" if praise else ".")
 
     def hint(self, level: int = 1) -> None:
