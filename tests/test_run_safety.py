@@ -123,17 +123,31 @@ def test_users_files_named_like_artifacts_stay(lessons, tmp_path, capsys):
 
 
 def test_run_that_would_replace_a_users_file_is_refused(lessons, tmp_path, capsys):
-    """`--run-dir ~ --last 7` leaves ~/experiments alone unless a run made it."""
+    """A file of yours with a lesson's name is never replaced: the run stops before it starts."""
     _, calls = lessons
     home = tmp_path / "home"
     (home / "experiments").mkdir(parents=True)
     (home / "experiments" / "notes.txt").write_text("mine")
+    (home / "07_experiments.ipynb").write_text("my own copy")
     before = snapshot(home)
     assert main(["run", "--run-dir", str(home), "--quiet", "--first", "6", "--last", "7"]) == 2
     err = one_line(capsys.readouterr().err)
-    assert f"{home / 'experiments'} is not recorded as a run's output" in err
+    assert f"{home / '07_experiments.ipynb'} is not recorded as a run's output" in err
     assert "07_experiments would replace it" in err
     assert snapshot(home) == before and not calls
+
+
+def test_run_into_home_through_lesson_7_keeps_a_users_experiments(lessons, tmp_path):
+    """`--run-dir ~ --last 7` leaves ~/experiments alone: no run made it."""
+    _, calls = lessons
+    home = tmp_path / "home"
+    (home / "experiments").mkdir(parents=True)
+    (home / "experiments" / "notes.txt").write_text("mine")
+    assert main(["run", "--run-dir", str(home), "--quiet", "--last", "7"]) == 0
+    assert main(["run", "--run-dir", str(home), "--quiet", "--last", "7"]) == 0
+    assert (home / "experiments" / "notes.txt").read_text() == "mine"
+    assert "experiments" not in written(home)
+    assert len(calls) == 14
 
 
 def test_rerun_clears_what_the_earlier_run_wrote_from_first_on(lessons, tmp_path):
@@ -142,15 +156,14 @@ def test_rerun_clears_what_the_earlier_run_wrote_from_first_on(lessons, tmp_path
     assert main(["run", "--run-dir", str(run_dir), "--quiet", "--last", "7"]) == 0
     recorded = written(run_dir)
     assert {"01_load_data.ipynb", "dataset.json", "mnist.keras", "metrics.json",
-            "experiments", "07_experiments.ipynb"} <= recorded
+            "07_experiments.ipynb"} <= recorded
     calls.clear()
-    assert main(["run", "--run-dir", str(run_dir), "--quiet", "--first", "4"]) == 0
+    assert main(["run", "--run-dir", str(run_dir), "--quiet", "--first", "4", "--last", "5"]) == 0
     held_at_04 = dict(calls)["04_train"]
     assert {"dataset.json", "split.npz", "architecture.keras"} <= set(held_at_04)
     assert not {"mnist.keras", "history.json", "metrics.json", "05_evaluate.ipynb",
-                "06_predict_your_digits.ipynb"} & set(held_at_04)
-    assert "experiments" in held_at_04  # lesson 07 is not in this run: its sweep stays
-    assert "experiments" in written(run_dir) and "metrics.json" in written(run_dir)
+                "06_predict_your_digits.ipynb", "07_experiments.ipynb"} & set(held_at_04)
+    assert "metrics.json" in written(run_dir)
 
 
 def test_manifest_is_written_atomically_by_run_dir_writes(tmp_path):
