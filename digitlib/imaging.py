@@ -9,6 +9,9 @@ digits made the same way, so each step below repeats one of those choices on a p
     -> crop_to_ink -> fit_in_box -> center_by_mass
 
 :func:`to_mnist` runs them all; :func:`steps` returns every intermediate picture.
+Two things MNIST's forms never had are handled on the way: the ruled or squared lines
+of a notebook page are erased with the background, and an image holding several
+digits side by side is refused (:func:`split_digits` reads each, left to right).
 """
 
 from __future__ import annotations
@@ -36,6 +39,11 @@ MIN_CONTRAST = 0.1  # ink must differ from the paper by a tenth of the grey rang
 NOISE_SIGMAS = 3.0  # grey levels within this many noise deviations count as paper
 SPECK_FRACTION = 0.05  # ink blobs smaller than this share of the largest one are specks
 MIN_INK = 8  # pixels; when even the largest blob is smaller, there are only specks
+RULE_SPAN = 0.9  # a thin straight run of ink across this share of the page is a ruled line
+RULE_PIECE = 0.05  # ... found as straight pieces this share of the page long (lines tilt)
+RULE_SLOPES = np.linspace(-0.04, 0.04, 17)  # ... level, or tilted by up to 4 rows in 100
+DIGIT_GAP = 0.1  # blobs this share of the ink's height apart, side by side, are two digits
+DIGIT_HEIGHT = 0.5  # ... when each is at least this share of the tallest one's height
 
 
 def read_image(source: str | os.PathLike | bytes, name: str | None = None) -> Image.Image:
@@ -187,7 +195,8 @@ def background(ink: np.ndarray) -> np.ndarray:
     """Estimate the paper's level everywhere as a plane fitted to the border.
 
     A plane follows an even shadow or light falling off across the page. Border
-    pixels far from the first fit (ink touching the edge) are left out of the second.
+    pixels far from the first fit (ink touching the edge, the ends of ruled lines) are
+    left out of the second.
     """
     height, width = ink.shape
     rows, cols = np.nonzero(border_mask(ink.shape))
@@ -197,6 +206,7 @@ def background(ink: np.ndarray) -> np.ndarray:
     for _ in range(2):
         coef, *_ = np.linalg.lstsq(design[keep], values[keep], rcond=None)
         residual = values - design @ coef
+        residual -= np.median(residual)  # ruled lines at the edges pull the first fit up
         keep = np.abs(residual) <= max(3 * _noise(residual), 0.02)
     row, col = np.ogrid[:height, :width]
     return (coef[0] + coef[1] * row / height + coef[2] * col / width).astype(np.float32)
@@ -208,7 +218,7 @@ def _noise(values: np.ndarray) -> float:
 
 
 def remove_background(ink: np.ndarray) -> np.ndarray:
-    """Subtract the paper's level, drop grey levels within its noise, and scale ink to 1.
+    """Subtract the paper's level and ruled lines, drop levels within its noise, scale ink to 1.
 
     Raises:
         ImageError: nothing stands out from the paper, so there is no digit to read.
@@ -216,12 +226,60 @@ def remove_background(ink: np.ndarray) -> np.ndarray:
     residual = ink - background(ink)
     noise = _noise(border(residual))
     floor = max(NOISE_SIGMAS * noise, 0.02)
-    cleaned = np.clip(residual - floor, 0, None)
+    cleaned = erase_rules(np.clip(residual - floor, 0, None))
     strokes = cleaned[cleaned > 0]
     peak = float(np.percentile(strokes, 99)) if strokes.size else 0.0
     if peak + floor < max(MIN_CONTRAST, 2 * NOISE_SIGMAS * noise):
         raise ImageError("no digit found: the image is blank (no ink stands out from the paper)")
     return np.clip(cleaned / peak, 0, 1).astype(np.float32)
+
+
+def erase_rules(ink: np.ndarray) -> np.ndarray:
+    """Subtract the ruled (or squared) lines of the paper from bright ink on black.
+
+    A line of a notebook page runs thin and straight from edge to edge, which no stroke
+    of a digit does: straight pieces of ink (a grey opening with a short line as the
+    structuring element) lined up along a row, at a slight tilt of the photo, across
+    ``RULE_SPAN`` of the page are a line. Subtracting the line's level, rather than
+    blanking it, keeps what is left of the strokes that cross it.
+    """
+    rows_erased = _erase_rows(ink.astype(np.float32))
+    return _erase_rows(rows_erased.T).T  # columns: the lines of squared paper
+
+
+def _erase_rows(ink: np.ndarray) -> np.ndarray:
+    height, width = ink.shape
+    pieces = ndimage.grey_opening(ink, size=(1, max(5, round(RULE_PIECE * width))))
+    on = pieces > 0
+    band = ndimage.maximum_filter1d(on, 3, axis=0)  # a line may drift by a pixel
+    before = np.pad(band.cumsum(axis=1), ((0, 0), (1, 0)))  # ink before each column, by row
+    rules = np.zeros_like(on)
+    for slope in RULE_SLOPES:
+        blocks = _level_blocks(slope, width)
+        pad = max(abs(shift) for _, _, shift in blocks)  # a line may leave by the top or bottom
+        covered, inside = np.zeros(height + 2 * pad), np.zeros(height + 2 * pad)
+        for start, stop, shift in blocks:  # row r of the page is row r - shift + pad, level
+            level = slice(pad - shift, pad - shift + height)
+            covered[level] += before[:, stop] - before[:, start]
+            inside[level] += stop - start
+        lines = (inside >= width / 4) & (covered >= RULE_SPAN * np.maximum(inside, 1))
+        near = np.flatnonzero(ndimage.binary_dilation(lines))
+        for start, stop, shift in blocks:
+            rows = near - pad + shift
+            rows = rows[(rows >= 0) & (rows < height)]
+            rules[rows, start:stop] |= on[rows, start:stop]
+    if not rules.any():
+        return ink
+    level = float(np.median(pieces[rules]))
+    return np.clip(ink - np.where(rules, np.minimum(pieces, level), 0), 0, None)
+
+
+def _level_blocks(slope: float, width: int) -> list[tuple[int, int, int]]:
+    """Split the columns into runs that a line of ``slope`` crosses at one row offset."""
+    shifts = np.round(slope * (np.arange(width) - width / 2)).astype(int)
+    edges = np.flatnonzero(np.diff(shifts)) + 1
+    starts, stops = np.r_[0, edges], np.r_[edges, width]
+    return [(int(a), int(b), int(shifts[a])) for a, b in zip(starts, stops)]
 
 
 def ink_mask(cleaned: np.ndarray) -> np.ndarray:
@@ -236,13 +294,47 @@ def ink_mask(cleaned: np.ndarray) -> np.ndarray:
     return (sizes >= SPECK_FRACTION * sizes.max())[labels]
 
 
+def digit_columns(mask: np.ndarray) -> list[slice]:
+    """Return the column ranges of the separate digits in an ink mask, left to right.
+
+    Blobs whose columns overlap, or lie closer than ``DIGIT_GAP`` of the ink's height,
+    belong to one digit (the detached bar of a 5, a broken stroke). A group shorter than
+    ``DIGIT_HEIGHT`` of the tallest (a dot, a dash) is no digit of its own: it joins the
+    nearest digit.
+    """
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return []
+    gap = max(2, DIGIT_GAP * (rows[-1] - rows[0] + 1))
+    labels, _ = ndimage.label(mask, structure=np.ones((3, 3)))
+    boxes = sorted((box[1].start, box[1].stop, box[0].stop - box[0].start)
+                   for box in ndimage.find_objects(labels) if box is not None)
+    groups = []  # [first column, end column, height]
+    for start, stop, height in boxes:
+        if groups and start < groups[-1][1] + gap:
+            groups[-1] = [groups[-1][0], max(groups[-1][1], stop), max(groups[-1][2], height)]
+        else:
+            groups.append([start, stop, height])
+    tallest = max(height for _, _, height in groups)
+    digits = [group for group in groups if group[2] >= DIGIT_HEIGHT * tallest]
+    for start, stop, height in groups:  # small marks join the nearest digit
+        if height < DIGIT_HEIGHT * tallest:
+            near = min(digits, key=lambda d: min(abs(start - d[1]), abs(d[0] - stop)))
+            near[0], near[1] = min(near[0], start), max(near[1], stop)
+    return [slice(start, stop) for start, stop, _ in digits]
+
+
 def crop_to_ink(cleaned: np.ndarray) -> np.ndarray:
     """Cut the image down to the bounding box of its ink, erasing specks around it.
 
     Raises:
-        ImageError: the ink is too small to be a digit.
+        ImageError: the ink is too small to be a digit, or it is several digits.
     """
     mask = ink_mask(cleaned)
+    found = digit_columns(mask)
+    if len(found) > 1:
+        raise ImageError(f"holds {len(found)} digits side by side, not one: crop it to one "
+                         "digit, or read each with digitlib.imaging.split_digits")
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if rows.size == 0 or max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < 3:
         raise ImageError("no digit found: the only ink is a few specks")
@@ -320,6 +412,24 @@ def to_mnist(source, name: str | None = None) -> np.ndarray:
         ImageError: naming the image and the reason it holds no readable digit.
     """
     return steps(source, name)["mnist"]
+
+
+def split_digits(source, name: str | None = None) -> list[np.ndarray]:
+    """Turn an image of one or more digits side by side into MNIST-style digits, left to right.
+
+    Raises:
+        ImageError: naming the image and the reason it holds no readable digit.
+    """
+    name = name or _name(source)
+    with _named(name):
+        cleaned = remove_background(invert_if_light(to_grayscale(_open(source, name))))
+        mask = ink_mask(cleaned)
+        digits = []
+        for columns in digit_columns(mask) or [slice(None)]:
+            one = np.zeros_like(cleaned)
+            one[:, columns] = np.where(mask, cleaned, 0)[:, columns]
+            digits.append(center_by_mass(fit_in_box(crop_to_ink(one))))
+    return digits
 
 
 def plain_resize(source, name: str | None = None) -> np.ndarray:
