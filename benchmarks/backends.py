@@ -10,7 +10,8 @@ Each backend runs lessons 01 to 05 with ``digitlib run`` (Adadelta demo off) int
 folder under a temporary directory, exactly the ``fit`` a learner runs in lesson 4: NumPy arrays,
 ``shuffle=True``, validation after each epoch. The time is ``train_seconds`` from history.json
 (the whole ``fit``); the accuracy is lesson 5's ``test_accuracy`` on the 10,000 test images.
-Results go to benchmarks/results/backends.{md,json}.
+Results go to OUT.{md,json} (--out; by default benchmarks/results/backends-YYYY-MM-DD), never
+over an existing file.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from _common import machine, out_path, write_text
 
 
 def run_one(backend: str, seed: int, run_dir: Path) -> dict:
@@ -66,13 +67,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax", "torch"])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "backends")
+    parser.add_argument("--out", help="output path without suffix (default: "
+                        "benchmarks/results/backends-YYYY-MM-DD); an existing file is refused")
     args = parser.parse_args(argv)
-
-    from benchmark import machine
-
+    out = out_path("backends", args.out, (".md", ".json"))
     desc, rows = machine(), []
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends:
             try:
@@ -82,9 +81,9 @@ def main(argv=None) -> int:
                 return 1
             print(f"{backend:10}: {rows[-1]['test_accuracy']:.2%} in "
                   f"{rows[-1]['train_seconds']:.1f} s", flush=True)
-            args.out.with_suffix(".md").write_text(markdown(rows, desc))  # after every run
-            args.out.with_suffix(".json").write_text(json.dumps({"machine": desc, "runs": rows},
-                                                                indent=2))
+            write_text(out.with_suffix(".md"), markdown(rows, desc))  # after every run
+            write_text(out.with_suffix(".json"), json.dumps({"machine": desc, "runs": rows},
+                                                            indent=2))
     print()
     print(markdown(rows, desc))
     return 0

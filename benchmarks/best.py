@@ -16,7 +16,8 @@ the five shifted views, and the three networks without the shifted views, all on
 10,000 test images, which says what the vote and the views add. `--levers` trains single
 networks of the ensemble's kind with one lever taken out (batch normalisation, the random
 shifts, the moving average of the weights), on the lessons' split.
-Results go to benchmarks/results/best.{md,json}.
+Results go to OUT.{md,json} (--out; by default benchmarks/results/best-YYYY-MM-DD), never over
+an existing file. keras.io's recipe is trained by recipes.py, run as a program.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmark import HERE, machine
+from _common import HERE, lessons_split, machine, out_path, shifted_views, write_text
 
 RATIO = 5.5  # the target: best's training within 5.5 times keras.io's time to 99.0%
 ACCURACY = 0.9965  # ... and at least this test accuracy on every seed
@@ -39,7 +40,7 @@ MEAN_ACCURACY = 0.9970  # ... and this on average
 
 def kerasio_to_99() -> dict:
     """Train keras.io's recipe in its own process until it first reaches 99.0%."""
-    done = subprocess.run([sys.executable, str(HERE / "benchmark.py"), "--one", "kerasio", "0",
+    done = subprocess.run([sys.executable, str(HERE / "recipes.py"), "--one", "kerasio", "0",
                            "--until-target"], capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"kerasio failed:\n{done.stderr[-2000:]}")
@@ -64,8 +65,6 @@ def votes(run_dir: str) -> dict:
     import numpy as np
 
     import digitlib as dl
-
-    from best_variants import shifted_views
 
     run = dl.RunDir(run_dir)
     prepared = run.load_prepared()
@@ -92,7 +91,6 @@ def lever(name: str, seed: int) -> dict:
     import numpy as np
 
     import digitlib as dl
-    from benchmark import lessons_split
 
     keras = dl.models.keras
     layers = keras.layers
@@ -173,7 +171,8 @@ def main(argv=None) -> int:
     parser.add_argument("--levers", action="store_true",
                         help="also train single networks with one lever changed")
     parser.add_argument("--keep", help="keep the run folders here instead of a temporary folder")
-    parser.add_argument("--out", default=str(HERE / "results" / "best"))
+    parser.add_argument("--out", help="output path without suffix (default: "
+                        "benchmarks/results/best-YYYY-MM-DD); an existing file is refused")
     parser.add_argument("--inner", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.inner:
@@ -183,14 +182,14 @@ def main(argv=None) -> int:
         return 0
     if not os.environ.get("DIGITLIB_DATA"):
         print("note: DIGITLIB_DATA is not set; the runs use Keras' MNIST", file=sys.stderr)
-    out = Path(args.out)
+    out = out_path("best", args.out, (".md", ".json"))
     folder = Path(args.keep or tempfile.mkdtemp(prefix="digitlib-best-"))
     result = {"machine": machine(), "kerasio": [], "best": [], "levers": []}
 
     def save():
-        out.with_suffix(".json").write_text(json.dumps(result, indent=2))
+        write_text(out.with_suffix(".json"), json.dumps(result, indent=2))
         if result["best"] and len(result["kerasio"]) == 2:
-            out.with_suffix(".md").write_text(markdown(result))
+            write_text(out.with_suffix(".md"), markdown(result))
 
     result["kerasio"].append(kerasio_to_99())
     print(f"kerasio: 99.0% after {result['kerasio'][-1]['seconds_to_99']:.1f} s", flush=True)

@@ -9,7 +9,7 @@ the repository root with DIGITLIB_DATA pointing at a full MNIST copy:
 
 `train` trains one network on the lessons' 54,000 images (no validation), prints its training
 seconds and test accuracy alone and with the five shifted views, and keeps its test
-probabilities in benchmarks/results/variants/NAME.npz. `combine` averages saved probabilities:
+probabilities in benchmarks/variants/NAME.npz (never over an existing file). `combine` averages saved probabilities:
 the accuracy of an ensemble of those networks, without and with the views.
 """
 
@@ -18,13 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-KEPT = HERE / "results" / "variants"
+from _common import HERE, lessons_split, shifted_views
+
+KEPT = HERE / "variants"  # ignored by git (benchmarks/.gitignore)
 
 
 def network(kind: str, args):
@@ -73,16 +72,6 @@ def network(kind: str, args):
                              layers.Dense(10, activation="softmax")], name=kind)
 
 
-def shifted_views(x) -> list:
-    """Return ``x`` as the best model reads it: each of its five views, moved by Keras' layers."""
-    import digitlib as dl
-
-    keras = dl.models.keras
-    image = keras.Input(x.shape[1:])
-    return [np.asarray(keras.Model(image, dl.models.shift(image, *view)).predict(
-        x, batch_size=1000, verbose=0)) for view in dl.models.BEST_VIEWS]
-
-
 def views(model, x):
     """Return ``model``'s probabilities for each of the best model's five shifted views."""
     return [model.predict(view, batch_size=1000, verbose=0) for view in shifted_views(x)]
@@ -91,8 +80,10 @@ def views(model, x):
 def train(args) -> dict:
     """Train one candidate; keep its test probabilities; return its figures."""
     import digitlib as dl
-    from benchmark import lessons_split
 
+    name = args.name or f"{args.kind}-e{args.epochs}-s{args.seed}"
+    if (KEPT / f"{name}.npz").exists():
+        raise SystemExit(f"{KEPT / f'{name}.npz'} exists: pass --name with a new name")
     data = lessons_split()
     dl.set_seed(args.seed)
     model = network(args.kind, args)
@@ -103,7 +94,6 @@ def train(args) -> dict:
     result = train(model, recipe, data["x_train"], data["y_train"], seed=args.seed)
     probabilities = views(model, data["x_test"])
     y = data["y_test"]
-    name = args.name or f"{args.kind}-e{args.epochs}-s{args.seed}"
     KEPT.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(KEPT / f"{name}.npz", alone=probabilities[0],
                         views=np.mean(probabilities, axis=0), y=y)

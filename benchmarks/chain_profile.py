@@ -14,10 +14,11 @@ papermill kernel, into one run folder, and splits each lesson's wall time into:
 A cell goes to the first of imports, training, figures, writing, data that matches. The
 ratio the issue tracks is the chain's wall time over ``train_seconds`` in ``metrics.json``.
 
-    python benchmarks/chain_profile.py --out benchmarks/results/chain-profile
+    python benchmarks/chain_profile.py                 # benchmarks/results/chain-profile-YYYY-MM-DD
     python benchmarks/chain_profile.py -p train_size 5000 -p epochs 1 --out /tmp/quick
 
-Writes OUT.md (a table) and OUT.json (every cell's seconds); prints the table. Time it on an
+Writes OUT.md (a table) and OUT.json (every cell's seconds), never over an existing file;
+prints the table. Time it on an
 idle machine: other jobs on the same cores slow every part, and training most.
 """
 
@@ -36,6 +37,8 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _common import out_path, write_text  # noqa: E402
 
 SHUTDOWN = "immediate"  # as digitlib.lessons.execute does; --graceful-shutdown waits instead
 PARTS = ("kernel", "imports", "data", "training", "figures", "writing", "other")
@@ -111,12 +114,14 @@ def main(argv=None) -> int:
     parser.add_argument("--first", default="01")
     parser.add_argument("--last", default="05")
     parser.add_argument("--run-dir", help="run folder (default: a temporary one)")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "chain-profile"))
+    parser.add_argument("--out", help="output path without suffix (default: "
+                        "benchmarks/results/chain-profile-YYYY-MM-DD); an existing file is refused")
     parser.add_argument("--no-imports", action="store_true",
                         help="skip timing `import digitlib`, `digitlib --help` and TensorFlow")
     parser.add_argument("--graceful-shutdown", action="store_true",
                         help="wait for each kernel to exit, as digitlib run did before")
     args = parser.parse_args(argv)
+    out = out_path("chain-profile", args.out, (".md", ".json"))
     global SHUTDOWN
     if args.graceful_shutdown:
         SHUTDOWN = "graceful"
@@ -156,10 +161,8 @@ def main(argv=None) -> int:
             check=True, capture_output=True, text=True).stdout.strip()
 
     table = render(result)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    out.with_suffix(".md").write_text(table)
+    write_text(out.with_suffix(".json"), json.dumps(result, indent=2) + "\n")
+    write_text(out.with_suffix(".md"), table)
     print(table)
     return 0
 

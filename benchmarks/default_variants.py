@@ -10,7 +10,8 @@ Every variant trains as lesson 4 and `digitlib run` do (``digitlib.train``: the 
 split, validation on the 6,000 held out after each epoch, the default recipe) and is tested on
 the 10,000 test images. The variants take turns for each seed, so they share the machine's
 speed of the moment. The time is the whole ``fit``, validation included. Results go to
-benchmarks/results/default-variants.{md,json}.
+OUT.{md,json} (--out; by default benchmarks/results/default-variants-YYYY-MM-DD), never over an
+existing file.
 """
 
 from __future__ import annotations
@@ -18,30 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-from pathlib import Path
 
 import digitlib as dl  # first: it loads TensorFlow without its start-up log lines
 import keras
 
-from benchmark import lessons_split, machine
-from custom_layers import MaxPool2x2, SpaceToDepth
+from _common import lessons_split, machine, out_path, write_text
+from custom_layers import custom_default, head
 from lesson_fit import train
 
-HERE = Path(__file__).resolve().parent
 layers = keras.layers
-
-
-def _head(pool) -> list:
-    return [pool, layers.Conv2D(128, 3, activation="relu"), layers.Flatten(), layers.Dropout(0.1),
-            layers.Dense(256, activation="relu"), layers.Dropout(0.3),
-            layers.Dense(10, activation="softmax")]
-
-
-def custom_default() -> keras.Model:
-    """Build the previous default: 2 × 2 pixels folded by SpaceToDepth, MaxPool2x2's cheap gradient."""
-    return keras.Sequential([
-        keras.Input((28, 28, 1)), layers.Cropping2D(2), SpaceToDepth(2),
-        layers.Conv2D(32, 3, activation="relu"), *_head(MaxPool2x2())])
 
 
 def plain_fold() -> keras.Model:
@@ -49,7 +35,7 @@ def plain_fold() -> keras.Model:
     return keras.Sequential([
         keras.Input((28, 28, 1)), layers.Cropping2D(2),
         layers.Reshape((12, 2, 12, 2)), layers.Permute((1, 3, 2, 4)), layers.Reshape((12, 12, 4)),
-        layers.Conv2D(32, 3, activation="relu"), *_head(layers.MaxPooling2D(2))])
+        layers.Conv2D(32, 3, activation="relu"), *head(layers.MaxPooling2D(2))])
 
 
 def plain_strided() -> keras.Model:
@@ -68,8 +54,10 @@ VARIANTS = {
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "default-variants")
+    parser.add_argument("--out", help="output path without suffix (default: "
+                        "benchmarks/results/default-variants-YYYY-MM-DD); an existing file is refused")
     args = parser.parse_args(argv)
+    out = out_path("default-variants", args.out, (".md", ".json"))
 
     data = lessons_split()
     x_train, y_train, x_val, y_val, x_test, y_test = (
@@ -100,10 +88,8 @@ def main(argv=None) -> int:
             + " / ".join(f"{t:.1f}" for t in row["fit_seconds"])
             + f" s | {statistics.mean(row['fit_seconds']):.1f} s |")
     table = "\n".join(lines) + "\n"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".md").write_text(table)
-    args.out.with_suffix(".json").write_text(json.dumps({"machine": machine(), "rows": rows},
-                                                         indent=2))
+    write_text(out.with_suffix(".md"), table)
+    write_text(out.with_suffix(".json"), json.dumps({"machine": machine(), "rows": rows}, indent=2))
     print()
     print(table)
     return 0

@@ -2,20 +2,23 @@
 
 Usage, from the repository root, after `digitlib run` has made runs/default (lessons 01-03):
 
-    python benchmarks/tf_feed.py runs/default
+    python benchmarks/tf_feed.py runs/default --out /tmp/tf-feed
 
 Both fits use the default recipe (Adam 0.01 with warm-up and cosine decay, label smoothing 0.1,
 batch 128, 4 epochs) on the lessons' 54,000 training images, one after the other in one process;
-compare the times only within one run. Prints one line per feed.
+compare the times only within one run. Prints one line per feed and writes them to OUT.txt
+(--out; by default benchmarks/results/tf-feed-YYYY-MM-DD.txt), never over an existing file.
 """
 
-import sys
+import argparse
 import time
 
 import numpy as np
 
 import digitlib as dl
 import keras
+
+from _common import out_path, write_text
 
 
 def fit(x, y, x_val, y_val, feed: str) -> tuple[float, float]:
@@ -45,13 +48,24 @@ def fit(x, y, x_val, y_val, feed: str) -> tuple[float, float]:
     return time.perf_counter() - start, history.history["val_accuracy"][-1]
 
 
-def main(run_dir: str) -> None:
-    prepared = dl.RunDir(run_dir).load_prepared()
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", nargs="?", default="runs/default",
+                        help="a run folder lessons 01-03 have filled (default: runs/default)")
+    parser.add_argument("--out", help="output path without suffix (default: "
+                        "benchmarks/results/tf-feed-YYYY-MM-DD); an existing file is refused")
+    args = parser.parse_args(argv)
+    out = out_path("tf-feed", args.out, (".txt",)).with_suffix(".txt")
+    prepared = dl.RunDir(args.run_dir).load_prepared()
+    lines = []
     for feed in ("arrays", "tf.data"):
         seconds, accuracy = fit(prepared["x_train"], prepared["y_train"], prepared["x_val"],
                                 prepared["y_val"], feed)
-        print(f"{feed:8s} {seconds:6.1f} s  validation accuracy {accuracy:.4f}", flush=True)
+        lines.append(f"{feed:8s} {seconds:6.1f} s  validation accuracy {accuracy:.4f}")
+        print(lines[-1], flush=True)
+        write_text(out, "\n".join(lines) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "runs/default")
+    raise SystemExit(main())

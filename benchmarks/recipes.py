@@ -2,51 +2,37 @@
 
 Usage (from the repository root, with DIGITLIB_DATA pointing at a full MNIST copy):
 
-    python benchmarks/benchmark.py                       # seed, kerasio, default, best
-    python benchmarks/benchmark.py --models default kerasio --seeds 0 1 2
-    python benchmarks/benchmark.py --models seed --all-training-images  # as the original did
-    python benchmarks/benchmark.py --models kerasio default custom-default  # plain vs custom layers
+    python benchmarks/recipes.py                       # seed, kerasio, default, best
+    python benchmarks/recipes.py --models default kerasio --seeds 0 1 2
+    python benchmarks/recipes.py --models seed --all-training-images  # as the original did
+    python benchmarks/recipes.py --models kerasio default custom-default  # plain vs custom layers
 
 Each (model, seed) trains in its own process, so peak memory is that recipe's alone. Every
 recipe trains on the lessons' 54,000-image training split (or, with --all-training-images, on
 all 60,000 as the original project did) and is tested on the 10,000 test images.
 Test accuracy is measured after every epoch (outside the timed part), which gives the
-time to first reach 99.0%. Results go to benchmarks/results/latest.{md,json,csv}.
+time to first reach 99.0%. Results go to OUT.{md,json,csv} (--out; by default
+benchmarks/results/recipes-YYYY-MM-DD), never over an existing file.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
-import platform
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from _common import lessons_split, machine, out_path, write_text
+
 TARGET = 0.99
 #: Networks outside digitlib's registry, trained by the default recipe: the previous default,
 #: built with the TensorFlow-only layers of custom_layers.py.
 EXTRA = {"custom-default"}
-
-
-def lessons_split(all_images: bool = False) -> dict:
-    """Load MNIST and split it as the lessons do: 54,000 images train, 6,000 validate.
-
-    With ``all_images`` every one of the 60,000 trains, as the original project did. Returns
-    the arrays by name and the data's ``source``.
-    """
-    import digitlib as dl
-
-    data = dl.load_mnist("auto")
-    x_train, y_train, x_val, y_val = dl.split_validation(
-        dl.prepare_images(data.x_train), data.y_train, 0 if all_images else 0.1, seed=0)
-    return {"x_train": x_train, "y_train": y_train, "x_val": x_val, "y_val": y_val,
-            "x_test": dl.prepare_images(data.x_test), "y_test": data.y_test,
-            "source": data.source}
 
 
 def run_one(model: str, seed: int, epochs: int | None, learning_rate: float | None = None,
@@ -66,7 +52,7 @@ def run_one(model: str, seed: int, epochs: int | None, learning_rate: float | No
     x_train, y_train, x_test, y_test = (data[k] for k in ("x_train", "y_train", "x_test", "y_test"))
     dl.set_seed(seed)
     if model in EXTRA:
-        from default_variants import custom_default
+        from custom_layers import custom_default
 
         net, recipe = custom_default(), dl.recipe("default", epochs=epochs,
                                                   learning_rate=learning_rate)
@@ -151,38 +137,17 @@ def markdown(rows: list[dict], machine: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def machine() -> str:
-    """Describe this machine in one line: CPU, cores, memory, TensorFlow and Keras."""
-    import os
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    versions = subprocess.run(
-        [sys.executable, "-c", "import os; os.environ['TF_CPP_MIN_LOG_LEVEL']='3';"
-         "import tensorflow as tf, keras; print(tf.__version__, keras.__version__)"],
-        capture_output=True, text=True).stdout.split()
-    tf_v, keras_v = (versions + ["?", "?"])[:2]
-    return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB memory, no GPU; "
-            f"TensorFlow {tf_v}, Keras {keras_v}, Python {platform.python_version()}")
-
-
 def write_results(out: Path, rows: list[dict], desc: str) -> str:
     """Write the rows so far as markdown, JSON and CSV; return the markdown table."""
     table = markdown(rows, desc)
-    out.with_suffix(".md").write_text(table)
-    out.with_suffix(".json").write_text(json.dumps({"machine": desc, "runs": rows}, indent=2))
-    with open(out.with_suffix(".csv"), "w", newline="") as stream:
-        fields = [k for k in rows[0] if k != "accuracy_per_epoch"]
-        writer = csv.DictWriter(stream, fieldnames=fields, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_text(out.with_suffix(".md"), table)
+    write_text(out.with_suffix(".json"), json.dumps({"machine": desc, "runs": rows}, indent=2))
+    stream = io.StringIO()
+    fields = [k for k in rows[0] if k != "accuracy_per_epoch"]
+    writer = csv.DictWriter(stream, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(out.with_suffix(".csv"), stream.getvalue())
     return table
 
 
@@ -195,8 +160,8 @@ def main(argv=None) -> int:
                         help="override every recipe's learning rate, e.g. 1.0 for the original")
     parser.add_argument("--all-training-images", action="store_true",
                         help="train on all 60,000 training images instead of the lessons' 54,000")
-    parser.add_argument("--out", default=str(HERE / "results" / "latest"),
-                        help="output path without suffix")
+    parser.add_argument("--out", help="output path without suffix (default: "
+                        "benchmarks/results/recipes-YYYY-MM-DD); an existing file is refused")
     parser.add_argument("--one", nargs=2, metavar=("MODEL", "SEED"), help=argparse.SUPPRESS)
     parser.add_argument("--until-target", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -205,10 +170,9 @@ def main(argv=None) -> int:
                                  args.all_training_images, args.until_target)))
         return 0
 
+    out = out_path("recipes", args.out, (".md", ".json", ".csv"))
     rows = []
     desc = machine()
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     for model in args.models:
         for seed in args.seeds:
             start = time.perf_counter()
