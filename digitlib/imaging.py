@@ -240,20 +240,26 @@ def erase_rules(ink: np.ndarray) -> np.ndarray:
     A line of a notebook page runs thin and straight from edge to edge, which no stroke
     of a digit does: straight pieces of ink (a grey opening with a short line as the
     structuring element) lined up along a row, at a slight tilt of the photo, across
-    ``RULE_SPAN`` of the page are a line. Subtracting the line's level, rather than
-    blanking it, keeps what is left of the strokes that cross it.
+    ``RULE_SPAN`` of the page are a line. Subtracting the line's level (and its noise)
+    along the line's rows, rather than blanking them, keeps what is left of the strokes
+    that cross it.
     """
-    rows_erased = _erase_rows(ink.astype(np.float32))
-    return _erase_rows(rows_erased.T).T  # columns: the lines of squared paper
+    ink = ink.astype(np.float32)
+    rules = _rule_rows(ink) | _rule_rows(ink.T).T  # the columns: the lines of squared paper
+    if not rules.any():
+        return ink
+    pieces = ink[rules & (ink > 0)]  # the lines' own grey levels, and how much they vary
+    level = float(np.median(pieces)) + NOISE_SIGMAS * _noise(pieces) if pieces.size else 0.0
+    return np.clip(ink - np.where(rules, level, 0), 0, None)
 
 
-def _erase_rows(ink: np.ndarray) -> np.ndarray:
+def _rule_rows(ink: np.ndarray) -> np.ndarray:
+    """Return where ruled lines run along the rows of ``ink`` (level, or slightly tilted)."""
     height, width = ink.shape
     pieces = ndimage.grey_opening(ink, size=(1, max(5, round(RULE_PIECE * width))))
-    on = pieces > 0
-    band = ndimage.maximum_filter1d(on, 3, axis=0)  # a line may drift by a pixel
+    band = ndimage.maximum_filter1d(pieces > 0, 3, axis=0)  # a line may drift by a pixel
     before = np.pad(band.cumsum(axis=1), ((0, 0), (1, 0)))  # ink before each column, by row
-    rules = np.zeros_like(on)
+    rules = np.zeros(ink.shape, dtype=bool)
     for slope in RULE_SLOPES:
         blocks = _level_blocks(slope, width)
         pad = max(abs(shift) for _, _, shift in blocks)  # a line may leave by the top or bottom
@@ -266,12 +272,8 @@ def _erase_rows(ink: np.ndarray) -> np.ndarray:
         near = np.flatnonzero(ndimage.binary_dilation(lines))
         for start, stop, shift in blocks:
             rows = near - pad + shift
-            rows = rows[(rows >= 0) & (rows < height)]
-            rules[rows, start:stop] |= on[rows, start:stop]
-    if not rules.any():
-        return ink
-    level = float(np.median(pieces[rules]))
-    return np.clip(ink - np.where(rules, np.minimum(pieces, level), 0), 0, None)
+            rules[rows[(rows >= 0) & (rows < height)], start:stop] = True
+    return rules
 
 
 def _level_blocks(slope: float, width: int) -> list[tuple[int, int, int]]:
