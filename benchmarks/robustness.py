@@ -233,7 +233,7 @@ def main() -> None:
     for given in args.model:
         name, _, file = given.partition("=")
         networks[name] = dl.models.keras.saving.load_model(file, compile=False)
-        notes[name] = f"{file}, trained by `digitlib run -p model {name}`"
+        notes[name] = f"trained by `digitlib run -p model {name}` ({Path(file).name})"
     for name in args.train:
         networks[name], seconds = train_variant(name, split, args.seed)
         notes[name] = f"trained here with the default's recipe in {seconds:.1f} s"
