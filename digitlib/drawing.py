@@ -20,7 +20,7 @@ import traitlets
 from PIL import Image, ImageDraw
 
 from . import imaging
-from .errors import DigitlibError, ParameterError
+from .errors import DigitlibError, ParameterError, SeveralDigitsError
 from .predict import Prediction, _prediction, _probabilities, load_trained_model, predict
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -28,6 +28,7 @@ SIDE = 280  # pixels: the canvas on screen, and the picture the strokes are draw
 BRUSH = 0.075  # stroke width as a share of the canvas side: 21 of 280 pixels
 DOT = 1.5  # ink spanning less than this many stroke widths is a dot, not a digit
 PROMPT = "draw a digit"
+ONE_AT_A_TIME = "one digit at a time"  # the answer while the canvas holds digits side by side
 MAP_COLUMNS = 16  # feature maps per row in the pad's panel, for layers of more than 32 maps
 MAP_WIDTH = 320  # pixels: the widest a layer's grid of maps is drawn
 
@@ -201,18 +202,20 @@ class DrawingPad(anywidget.AnyWidget):
 
     def _read(self) -> None:
         canvas = render_strokes(self.strokes, brush=self.brush)
-        image, prediction = np.zeros_like(self.image), None
+        image, prediction, prompt = np.zeros_like(self.image), None, PROMPT
         if is_digit_sized(canvas, self.brush):
             try:
                 image = imaging.to_mnist(canvas, name="the drawing")
                 prediction = _prediction(_probabilities(self._model, [image])[0])  # as predict()
+            except SeveralDigitsError:
+                prompt = ONE_AT_A_TIME
             except DigitlibError:
                 pass  # nothing readable yet: keep asking for a digit
         self.image, self.prediction = image, prediction
         layer_maps = self._feature_maps() if self._probe is not None else []
         with self.hold_sync():  # one message, so the page sees the answer whole
             self.layer_maps = layer_maps
-            self.answer = PROMPT if prediction is None else str(prediction.digit)
+            self.answer = prompt if prediction is None else str(prediction.digit)
             self.probabilities = [] if prediction is None else [
                 float(p) for p in prediction.probabilities]
             self.seen = [round(float(v), 3) for v in image.ravel()]

@@ -21,6 +21,10 @@ class ImageError(DigitlibError):
     """An image file cannot be read or holds no digit."""
 
 
+class SeveralDigitsError(ImageError):
+    """An image holds several digits side by side where one was expected."""
+
+
 class LessonError(DigitlibError):
     """A lesson failed while it was executed in batch; ``notebook`` shows where."""
 

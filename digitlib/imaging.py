@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
-from .errors import ImageError
+from .errors import ImageError, SeveralDigitsError
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 NUMERIC_MODES = ("I;16", "I;16B", "I;16L", "I", "F")  # Pillow modes of 16-bit and float scans
@@ -335,7 +335,7 @@ def crop_to_ink(cleaned: np.ndarray) -> np.ndarray:
     mask = ink_mask(cleaned)
     found = digit_columns(mask)
     if len(found) > 1:
-        raise ImageError(f"holds {len(found)} digits side by side, not one: crop it to one "
+        raise SeveralDigitsError(f"holds {len(found)} digits side by side, not one: crop it to one "
                          "digit, or read each with digitlib.imaging.split_digits")
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if rows.size == 0 or max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < 3:
@@ -457,7 +457,7 @@ def _named(name: str):
     except ImageError as error:
         if str(error).startswith(f"{name}: "):
             raise
-        raise ImageError(f"{name}: {error}") from None
+        raise type(error)(f"{name}: {error}") from None
 
 
 def _name(source) -> str:

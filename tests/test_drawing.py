@@ -101,3 +101,14 @@ def test_the_widget_s_javascript_and_css_ship_with_the_package():
     script = (drawing.STATIC / "drawing.js").read_text()
     assert script.strip().endswith("export default { render };")
     assert ".digitlib-pad-canvas" in (drawing.STATIC / "drawing.css").read_text()
+
+
+def test_two_digits_side_by_side_ask_for_one_at_a_time(pad):
+    left_one = [[[0.2, 0.2], [0.2, 0.5], [0.2, 0.8]]]
+    right_seven = [[[0.55, 0.2], [0.85, 0.2], [0.65, 0.8]]]
+    pad.strokes = left_one + right_seven
+    assert pad.answer == drawing.ONE_AT_A_TIME and pad.prediction is None
+    pad.strokes = right_seven
+    assert pad.answer == "9" and pad.prediction.digit == 9  # the Recorder always reads 9
+    pad.clear()
+    assert pad.answer == drawing.PROMPT
