@@ -274,11 +274,6 @@ def _record(run: dict, lessons: dict, version: str) -> dict:
                                   "digitlib": version}))
 
 
-def is_done(run_dir, record: dict) -> bool:
-    """Return whether ``run_dir`` holds a finished run of exactly this record."""
-    return stale_reason(run_dir, record) is None
-
-
 # On a worker ---------------------------------------------------------------------------
 
 def _one_line(error: BaseException) -> str:
