@@ -646,13 +646,3 @@ def load_table(sweep_dir):
         raise MissingArtifactError(f"no {TABLE} in {sweep_dir}: run the sweep first")
     return pd.read_csv(path)
 
-
-def load_histories(sweep_dir, table=None) -> dict[str, dict]:
-    """Return each run's per-epoch training history, by run folder, in the table's order."""
-    table = load_table(sweep_dir) if table is None else table
-    histories = {}
-    for name in table["run_dir"]:
-        path = Path(sweep_dir) / name / "history.json"
-        if path.is_file():
-            histories[name] = json.loads(path.read_text())["history"]
-    return histories

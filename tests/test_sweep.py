@@ -25,7 +25,6 @@ from digitlib.cli import main  # noqa: E402
 from digitlib.errors import DigitlibError, LessonError  # noqa: E402
 from digitlib.sweep import (  # noqa: E402
     combinations,
-    load_histories,
     load_table,
     plan,
     run_name,
@@ -682,9 +681,10 @@ def test_cli_unreachable_scheduler_one_line(tmp_path, no_execute, monkeypatch, c
     assert not (tmp_path / "s").exists()
 
 
-def test_histories_in_table_order(tmp_path, fake):
+def test_each_finished_run_keeps_its_history(tmp_path, fake):
     table = sweep(tmp_path, {"learning_rate": "0.75,13,0.25"}, progress=False)
-    histories = load_histories(tmp_path)
+    histories = {name: json.loads((tmp_path / name / "history.json").read_text())["history"]
+                 for name in table["run_dir"] if (tmp_path / name / "history.json").is_file()}
     assert list(histories) == ["learning_rate=0.75", "learning_rate=0.25"]
     assert histories["learning_rate=0.25"]["val_accuracy"] == [0.5, 0.25]
     fig = plots.sweep_curves(histories)
@@ -773,11 +773,11 @@ def test_real_failure_recorded_with_the_lessons_error(real_sweep):
     assert not (sweep_dir / NOT_MNIST_RUN / "params.json").exists()
 
 
-def test_real_histories_for_the_curves(real_sweep):
+def test_real_runs_keep_lesson_4s_history(real_sweep):
     sweep_dir, table = real_sweep
-    histories = load_histories(sweep_dir)
-    assert list(histories) == list(table["run_dir"][:2])
-    assert all(len(h["val_accuracy"]) == 1 for h in histories.values())
+    for name in table["run_dir"][:2]:
+        history = json.loads((sweep_dir / name / "history.json").read_text())
+        assert history["epochs"] == 1 and len(history["history"]["val_accuracy"]) == 1
 
 
 def test_real_resume_runs_only_the_failed_run(real_sweep, monkeypatch, on_threads):
