@@ -22,7 +22,6 @@ from .errors import (
 )
 from .params import check_parameters, check_train_size
 from .runs import RunDir
-from ._quiet import import_keras as _import_keras  # noqa: F401  (for the tests)
 from .seeds import seed_keras as _seed_keras
 from .seeds import set_seed
 
