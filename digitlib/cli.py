@@ -95,7 +95,7 @@ def _summarise(run_dir: Path, shown: str, seconds: float, metrics: bool = True) 
 
 def cmd_predict(args) -> int:
     """Print ``path<TAB>digit<TAB>probability`` for each image; report bad files on stderr."""
-    from .predict import predict_files
+    from .prediction import predict_files
 
     model_path = Path(args.model) if args.model else run_path(DEFAULT_RUN_DIR) / "mnist.keras"
     if args.model and not model_path.is_file():
@@ -120,7 +120,7 @@ def cmd_sweep(args) -> int:
     A parameter given one value is the same in every run; one given comma-separated
     values is swept, and names the run folders.
     """
-    from .sweep import parse_values, sweep
+    from .sweeps import parse_values, sweep
 
     grid, fixed = {}, {}
     for name, text in args.parameter or []:

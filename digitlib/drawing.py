@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 
 from . import imaging
 from .errors import DigitlibError, ParameterError
-from .predict import Prediction, _prediction, _probabilities, load_trained_model, predict
+from .prediction import Prediction, _prediction, _probabilities, load_trained_model, predict
 
 STATIC = Path(__file__).resolve().parent / "static"
 SIDE = 280  # pixels: the canvas on screen, and the picture the strokes are drawn into
@@ -146,7 +146,7 @@ class DrawingPad(anywidget.AnyWidget):
         image: the drawing as the network reads it, a (28, 28) float32 array with ink
             1 and paper 0, made by :func:`digitlib.imaging.to_mnist`; all zeros while
             nothing but a dot is drawn.
-        prediction: the :class:`digitlib.predict.Prediction` of ``dl.predict`` for the
+        prediction: the :class:`digitlib.prediction.Prediction` of ``dl.predict`` for the
             drawing, or None while nothing but a dot is drawn ("draw a digit").
         strokes: the drawing as points, ``[[[x, y], ...], ...]`` with x and y in [0, 1];
             assigning it draws from Python.

@@ -5,7 +5,7 @@ import pytest
 
 import digitlib as dl
 from digitlib import drawing, imaging
-from digitlib.predict import Prediction
+from digitlib.prediction import Prediction
 
 ONE = [[[0.5, 0.2], [0.5, 0.5], [0.5, 0.8]]]
 SEVEN = [[[0.3, 0.2], [0.7, 0.2], [0.45, 0.8]]]

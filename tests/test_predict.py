@@ -1,4 +1,4 @@
-"""Tests of reading digits from photos: digitlib.predict and the ``digitlib predict`` command.
+"""Tests of reading digits from photos: digitlib.prediction and the ``digitlib predict`` command.
 
 A session fixture trains the default CNN for one epoch on 12,000 digits of the full MNIST
 (DIGITLIB_DATA), or on the small sample when there is no full copy, in about 15 seconds.
@@ -17,7 +17,7 @@ from PIL import Image
 import digitlib as dl
 from digitlib import imaging
 from digitlib.cli import main
-from digitlib.predict import Prediction, predict_files
+from digitlib.prediction import Prediction, predict_files
 from tests.conftest import train_quick_default
 
 ROOT = Path(__file__).resolve().parents[1]

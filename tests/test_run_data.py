@@ -107,7 +107,7 @@ def test_import_digitlib_loads_no_heavy_library():
 
 
 def test_functions_load_their_modules_when_used():
-    out = _python("import sys, digitlib as dl; dl.plots; import digitlib.sweep; "
+    out = _python("import sys, digitlib as dl; dl.plots; import digitlib.sweeps, digitlib.prediction; "
                   "print('matplotlib' in sys.modules, callable(dl.sweep), "
                   "type(dl.sweep).__name__, type(dl.predict).__name__)")
     assert out == "True True function function"

@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import signal
-import sys
 import threading
 from pathlib import Path
 
@@ -20,10 +19,11 @@ matplotlib.use("Agg")
 
 import digitlib.data  # noqa: E402
 import digitlib.lessons  # noqa: E402
+import digitlib.sweeps  # noqa: E402
 from digitlib import ParameterError, plots  # noqa: E402
 from digitlib.cli import main  # noqa: E402
 from digitlib.errors import DigitlibError, LessonError  # noqa: E402
-from digitlib.sweep import (  # noqa: E402
+from digitlib.sweeps import (  # noqa: E402
     combinations,
     load_table,
     plan,
@@ -31,7 +31,7 @@ from digitlib.sweep import (  # noqa: E402
     sweep,
 )
 
-SWEEP = sys.modules["digitlib.sweep"]  # the module; digitlib.sweep is the function
+SWEEP = digitlib.sweeps
 
 TINY = {"train_size": 200, "epochs": 1, "show_adadelta_demo": False}
 #: A data source that exists, so it passes the up-front checks, but holds no MNIST.

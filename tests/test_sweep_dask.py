@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from digitlib.cli import main
-from digitlib.sweep import TOPIC, load_table
+from digitlib.sweeps import TOPIC, load_table
 
 TINY = ["-p", "train_size", "600", "-p", "epochs", "1", "-p", "show_adadelta_demo", "False"]
 
