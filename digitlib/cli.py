@@ -98,9 +98,7 @@ def cmd_predict(args) -> int:
     from .prediction import predict_files
 
     model_path = Path(args.model) if args.model else run_path(DEFAULT_RUN_DIR) / "mnist.keras"
-    if args.model and not model_path.is_file():
-        raise DataError(f"{model_path}: no such model file")
-    if not model_path.is_file():
+    if not args.model and not model_path.is_file():
         raise MissingArtifactError(
             f"no trained model at {model_path.resolve()}, the default: give the path of one "
             "with --model PATH, or train one here with `digitlib run`")

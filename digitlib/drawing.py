@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 
 from . import imaging
 from .errors import DigitlibError, ParameterError
-from .prediction import Prediction, _prediction, _probabilities, load_trained_model, predict
+from .prediction import Prediction, _load, _prediction, _probabilities, predict
 
 STATIC = Path(__file__).resolve().parent / "static"
 SIDE = 280  # pixels: the canvas on screen, and the picture the strokes are drawn into
@@ -155,7 +155,7 @@ class DrawingPad(anywidget.AnyWidget):
 
     Raises:
         ParameterError: ``model`` is neither a Keras model nor a path.
-        MissingArtifactError, DataError: the model file is missing or broken.
+        DataError: the model file is missing, broken or holds code.
     """
 
     _esm = STATIC / "drawing.js"
@@ -173,7 +173,7 @@ class DrawingPad(anywidget.AnyWidget):
 
     def __init__(self, model, feature_maps: bool = False, **kwargs):
         if isinstance(model, (str, os.PathLike)):
-            model = load_trained_model(model)
+            model = _load(model)
         elif not callable(getattr(model, "predict", None)):
             raise ParameterError(
                 f"model must be a Keras model or the path of one, got {type(model).__name__}")

@@ -80,7 +80,7 @@ def test_answered_follows_the_page_s_revision(pad):
 
 
 def test_the_pad_accepts_a_model_file_and_rejects_other_things(tmp_path):
-    with pytest.raises(dl.MissingArtifactError):
+    with pytest.raises(dl.DataError, match="missing.keras: no such model file"):
         dl.DrawingPad(tmp_path / "missing.keras")
     with pytest.raises(dl.ParameterError, match="model must be a Keras model"):
         dl.DrawingPad(42)
