@@ -20,7 +20,7 @@ from .errors import (
 )
 from .params import check_parameters, check_train_size
 from .runs import RunDir
-from . import _quiet  # noqa: F401  (TensorFlow then loads without its start-up log lines)
+from . import quiet  # noqa: F401  (TensorFlow then loads without its start-up log lines)
 from .seeds import seed_keras as _seed_keras
 from .seeds import set_seed
 

@@ -29,7 +29,7 @@ def cmd_run(args) -> int:
     """
     from tqdm import tqdm
 
-    from ._quiet import muted_stderr
+    from .quiet import muted_stderr
     from .lessons import (check_not_foreign, check_run_dir, clear_previous, execute,
                           lesson_paths, own_folder, resolve_parameters, sample_warning)
     from .params import DATA_SOURCES
@@ -148,7 +148,7 @@ def cmd_sweep(args) -> int:
 
 def cmd_refresh(args) -> int:
     """Re-execute the committed lessons in place with their default parameters, cleaned."""
-    from ._quiet import muted_stderr
+    from .quiet import muted_stderr
     from .lessons import execute, lesson_paths
 
     if not os.environ.get("DIGITLIB_DATA"):
@@ -278,7 +278,7 @@ def main(argv=None) -> int:
     try:
         remote = args.command == "sweep" and (args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS"))
         if not remote:  # the lessons' kernels, or this process, would fail on a missing backend
-            from ._quiet import check_backend
+            from .backend import check_backend
 
             check_backend()
         return args.func(args)

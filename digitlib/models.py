@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from ._quiet import import_keras
+from .backend import import_keras
 from .errors import DataError, ParameterError
 from .params import OPTIMIZER_NAMES, check_parameters
 

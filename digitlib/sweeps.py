@@ -173,7 +173,7 @@ def worker_environment() -> dict:
     """Return the Keras backend and the Keras and TensorFlow versions this machine's lessons get."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from ._quiet import keras_backend
+    from .backend import keras_backend
 
     found = {"backend": keras_backend()}
     for key, package in (("keras", "keras"), ("tensorflow", "tensorflow")):
@@ -574,7 +574,7 @@ def sweep(sweep_dir, grid=None, jobs: int = 1, first: str = "01", last: str = "0
     """
     from tqdm import tqdm
 
-    from ._quiet import muted_stderr
+    from .quiet import muted_stderr
     from .lessons import lesson_parameters, lesson_paths
 
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import digitlib as dl
-from digitlib._quiet import import_keras
+from digitlib.backend import import_keras
 
 keras = import_keras()
 if keras.backend.backend() != "tensorflow":

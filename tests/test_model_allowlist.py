@@ -8,7 +8,7 @@ import h5py
 import pytest
 
 import digitlib as dl
-from digitlib._quiet import import_keras
+from digitlib.backend import import_keras
 from digitlib.cli import main
 
 keras = import_keras()

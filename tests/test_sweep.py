@@ -499,7 +499,7 @@ def test_record_is_made_on_the_worker(tmp_path, fake, tiny_data):
     """params.json: the worker's backend and versions, and the SHA-256 lesson 01 recorded."""
     from importlib.metadata import version
 
-    from digitlib._quiet import keras_backend
+    from digitlib.backend import keras_backend
 
     sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
     folder = tmp_path / "learning_rate=0.5"
