@@ -72,36 +72,20 @@ def parse_value(text: str):
     return text
 
 
-def _parameters_cell(path: Path):
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        if "parameters" in cell.get("metadata", {}).get("tags", []):
-            return cell.source
-    return ""
-
-
 def lesson_parameters(path: Path) -> dict:
     """Return the default values of a lesson's ``parameters`` cell."""
-    tree = ast.parse(_parameters_cell(path))
-    return {
-        node.targets[0].id: ast.literal_eval(node.value)
-        for node in tree.body
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
-    }
+    return {name: ast.literal_eval(found["default"]) for name, found in _inspect(path).items()}
 
 
 def parameter_help(path: Path) -> dict[str, str]:
     """Return each parameter of a lesson with the comment beside it in its parameters cell."""
-    source = _parameters_cell(path)
-    lines = source.splitlines()
-    helps = {}
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            line = lines[node.lineno - 1]
-            helps[node.targets[0].id] = line.split("#", 1)[1].strip() if "#" in line else ""
-    return helps
+    return {name: found["help"] for name, found in _inspect(path).items()}
+
+
+def _inspect(path: Path) -> dict:
+    import papermill
+
+    return papermill.inspect_notebook(str(path))
 
 
 #: The Jupyter kernel that runs each lesson.

@@ -20,6 +20,7 @@ NOTEBOOKS = ROOT / "notebooks"
 def lesson_notebook(parameters: str) -> nbformat.NotebookNode:
     """Return a tiny lesson whose parameters cell holds ``parameters``."""
     nb = nbformat.v4.new_notebook()
+    nb.metadata.kernelspec = {"name": "python3", "language": "python", "display_name": "Python 3"}
     cell = nbformat.v4.new_code_cell(parameters)
     cell.metadata["tags"] = ["parameters"]
     nb.cells = [nbformat.v4.new_markdown_cell("# a lesson"), cell]
