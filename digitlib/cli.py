@@ -31,7 +31,7 @@ def cmd_run(args) -> int:
 
     from .quiet import muted_stderr
     from .lessons import (check_not_foreign, check_run_dir, clear_previous, execute,
-                          lesson_paths, own_folder, resolve_parameters, sample_warning)
+                          lesson_paths, resolve_parameters, sample_warning)
     from .params import DATA_SOURCES
     from .runs import record_written
 
@@ -44,7 +44,7 @@ def cmd_run(args) -> int:
     run_dir = check_run_dir(run_path(args.run_dir))
     plan = resolve_parameters(paths, given, run_dir)
     check_not_foreign(run_dir, paths)
-    clear_previous(run_dir, args.first, args.last)
+    clear_previous(run_dir, args.first)
     run_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with muted_stderr() as stderr:  # the kernels' own start-up chatter
@@ -52,7 +52,7 @@ def cmd_run(args) -> int:
         for path in bar:
             bar.set_description(path.stem)
             # recorded before the lesson writes them, so that a failed lesson's are cleared too
-            record_written(run_dir, add=[path.name, *filter(None, [own_folder(path)])])
+            record_written(run_dir, add=[path.name])
             execute(path, run_dir / path.name, plan[path])
             warning = sample_warning(run_dir / path.name)
             if warning:
@@ -194,7 +194,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _lesson_parameters_help() -> str:
     """Return the lessons' parameters, lesson by lesson, with defaults and comments."""
-    from .lessons import lesson_parameters, lesson_paths, own_folder, parameter_help
+    from .lessons import lesson_parameters, lesson_paths, parameter_help
 
     try:
         paths = lesson_paths("00", None)
@@ -209,9 +209,6 @@ def _lesson_parameters_help() -> str:
         for name in names:
             comment = f"  # {helps[name]}" if helps.get(name) else ""
             lines.append(f"    {name} = {defaults[name]!r}{comment}")
-        folder = own_folder(path)
-        if folder:
-            lines.append(f"    (a long sweep of several trainings, run in RUN_DIR/{folder})")
     return "\n".join(lines)
 
 
