@@ -34,8 +34,7 @@ _SUBMODULES = ("data", "drawing", "evaluation", "exercises", "imaging", "model_f
 _LAZY = {
     "MNIST": "data", "load_mnist": "data",
     "DrawingPad": "drawing",
-    "accuracy": "evaluation", "confusion_matrix": "evaluation", "misclassified": "evaluation",
-    "most_confused_pairs": "evaluation", "per_class_report": "evaluation",
+    "accuracy": "evaluation",
     "build_model": "models", "load_model": "models",
     "model_names": "models", "recipe": "models",
     "predict": "prediction",

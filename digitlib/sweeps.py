@@ -34,7 +34,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from .errors import DigitlibError, LessonError, MissingArtifactError, ParameterError
+from .errors import DigitlibError, LessonError, ParameterError
 
 TABLE = "sweep.csv"
 DONE = "params.json"
@@ -635,14 +635,3 @@ def sweep(sweep_dir, grid=None, jobs: int = 1, first: str = "01", last: str = "0
     evaluated = _evaluates(lessons)
     return write_table(sweep_dir, [_row(sweep_dir, run, errors[run["name"]], evaluated)
                                    for run in runs])
-
-
-def load_table(sweep_dir):
-    """Read the ``sweep.csv`` of a sweep."""
-    import pandas as pd
-
-    path = Path(sweep_dir) / TABLE
-    if not path.is_file():
-        raise MissingArtifactError(f"no {TABLE} in {sweep_dir}: run the sweep first")
-    return pd.read_csv(path)
-
