@@ -10,22 +10,9 @@ import numpy as np
 import pytest
 
 import digitlib  # noqa: F401  (quiets TensorFlow before any test imports it)
-from digitlib.data import DATA_ENV, keras_cache
+from digitlib.data import full_mnist_source
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def full_mnist_source() -> Path | None:
-    """Return where ``load_mnist("auto")`` finds the full MNIST without a download, or None.
-
-    That is ``$DIGITLIB_DATA`` when it is set and exists (a broken copy there then fails
-    loudly rather than being skipped), else Keras' cached ``mnist.npz`` if there is one.
-    """
-    env = os.environ.get(DATA_ENV)
-    if env:
-        return Path(env) if Path(env).exists() else None
-    cached = keras_cache()
-    return cached if cached.is_file() else None
 
 
 def full_data_dir() -> Path | None:
