@@ -9,8 +9,6 @@ runs on TensorFlow, digitlib loads it without TensorFlow's start-up log lines.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 
 from .errors import (
     DataError,
@@ -22,7 +20,7 @@ from .errors import (
 )
 from .params import check_parameters, check_train_size
 from .runs import RunDir
-from ._quiet import import_keras as _import_keras  # noqa: F401  (for the tests)
+from . import quiet  # noqa: F401  (TensorFlow then loads without its start-up log lines)
 from .seeds import seed_keras as _seed_keras
 from .seeds import set_seed
 
@@ -36,14 +34,13 @@ _SUBMODULES = ("data", "drawing", "evaluation", "exercises", "imaging", "model_f
 _LAZY = {
     "MNIST": "data", "load_mnist": "data",
     "DrawingPad": "drawing",
-    "accuracy": "evaluation", "confusion_matrix": "evaluation", "misclassified": "evaluation",
-    "most_confused_pairs": "evaluation", "per_class_report": "evaluation",
+    "accuracy": "evaluation",
     "build_model": "models", "load_model": "models",
     "model_names": "models", "recipe": "models",
-    "predict": "predict",
+    "predict": "prediction",
     "one_hot": "preprocessing", "prepare_images": "preprocessing",
     "split_validation": "preprocessing", "take_subset": "preprocessing",
-    "sweep": "sweep",
+    "sweep": "sweeps",
 }
 
 __all__ = sorted([
@@ -67,15 +64,3 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
-
-
-class _Package(types.ModuleType):
-    """Keep ``dl.sweep`` and ``dl.predict`` the functions when their modules load."""
-
-    def __setattr__(self, name, value):
-        if name in ("sweep", "predict") and isinstance(value, types.ModuleType):
-            return  # the import system sets a package's submodule as its attribute
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -29,9 +29,9 @@ def cmd_run(args) -> int:
     """
     from tqdm import tqdm
 
-    from ._quiet import muted_stderr
+    from .quiet import muted_stderr
     from .lessons import (check_not_foreign, check_run_dir, clear_previous, execute,
-                          lesson_paths, own_folder, resolve_parameters, sample_warning)
+                          lesson_paths, resolve_parameters, sample_warning)
     from .params import DATA_SOURCES
     from .runs import record_written
 
@@ -44,7 +44,7 @@ def cmd_run(args) -> int:
     run_dir = check_run_dir(run_path(args.run_dir))
     plan = resolve_parameters(paths, given, run_dir)
     check_not_foreign(run_dir, paths)
-    clear_previous(run_dir, args.first, args.last)
+    clear_previous(run_dir, args.first)
     run_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with muted_stderr() as stderr:  # the kernels' own start-up chatter
@@ -52,7 +52,7 @@ def cmd_run(args) -> int:
         for path in bar:
             bar.set_description(path.stem)
             # recorded before the lesson writes them, so that a failed lesson's are cleared too
-            record_written(run_dir, add=[path.name, *filter(None, [own_folder(path)])])
+            record_written(run_dir, add=[path.name])
             execute(path, run_dir / path.name, plan[path])
             warning = sample_warning(run_dir / path.name)
             if warning:
@@ -95,12 +95,10 @@ def _summarise(run_dir: Path, shown: str, seconds: float, metrics: bool = True) 
 
 def cmd_predict(args) -> int:
     """Print ``path<TAB>digit<TAB>probability`` for each image; report bad files on stderr."""
-    from .predict import predict_files
+    from .prediction import predict_files
 
     model_path = Path(args.model) if args.model else run_path(DEFAULT_RUN_DIR) / "mnist.keras"
-    if args.model and not model_path.is_file():
-        raise DataError(f"{model_path}: no such model file")
-    if not model_path.is_file():
+    if not args.model and not model_path.is_file():
         raise MissingArtifactError(
             f"no trained model at {model_path.resolve()}, the default: give the path of one "
             "with --model PATH, or train one here with `digitlib run`")
@@ -120,7 +118,7 @@ def cmd_sweep(args) -> int:
     A parameter given one value is the same in every run; one given comma-separated
     values is swept, and names the run folders.
     """
-    from .sweep import parse_values, sweep
+    from .sweeps import parse_values, sweep
 
     grid, fixed = {}, {}
     for name, text in args.parameter or []:
@@ -150,7 +148,7 @@ def cmd_sweep(args) -> int:
 
 def cmd_refresh(args) -> int:
     """Re-execute the committed lessons in place with their default parameters, cleaned."""
-    from ._quiet import muted_stderr
+    from .quiet import muted_stderr
     from .lessons import execute, lesson_paths
 
     if not os.environ.get("DIGITLIB_DATA"):
@@ -196,7 +194,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _lesson_parameters_help() -> str:
     """Return the lessons' parameters, lesson by lesson, with defaults and comments."""
-    from .lessons import lesson_parameters, lesson_paths, own_folder, parameter_help
+    from .lessons import lesson_parameters, lesson_paths, parameter_help
 
     try:
         paths = lesson_paths("00", None)
@@ -211,9 +209,6 @@ def _lesson_parameters_help() -> str:
         for name in names:
             comment = f"  # {helps[name]}" if helps.get(name) else ""
             lines.append(f"    {name} = {defaults[name]!r}{comment}")
-        folder = own_folder(path)
-        if folder:
-            lines.append(f"    (a long sweep of several trainings, run in RUN_DIR/{folder})")
     return "\n".join(lines)
 
 
@@ -280,7 +275,7 @@ def main(argv=None) -> int:
     try:
         remote = args.command == "sweep" and (args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS"))
         if not remote:  # the lessons' kernels, or this process, would fail on a missing backend
-            from ._quiet import check_backend
+            from .backend import check_backend
 
             check_backend()
         return args.func(args)

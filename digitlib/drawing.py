@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 
 from . import imaging
 from .errors import DigitlibError, ParameterError, SeveralDigitsError
-from .predict import Prediction, _prediction, _probabilities, load_trained_model, predict
+from .prediction import Prediction, _load, _prediction, _probabilities, predict
 
 STATIC = Path(__file__).resolve().parent / "static"
 SIDE = 280  # pixels: the canvas on screen, and the picture the strokes are drawn into
@@ -147,7 +147,7 @@ class DrawingPad(anywidget.AnyWidget):
         image: the drawing as the network reads it, a (28, 28) float32 array with ink
             1 and paper 0, made by :func:`digitlib.imaging.to_mnist`; all zeros while
             nothing but a dot is drawn.
-        prediction: the :class:`digitlib.predict.Prediction` of ``dl.predict`` for the
+        prediction: the :class:`digitlib.prediction.Prediction` of ``dl.predict`` for the
             drawing, or None while nothing but a dot is drawn ("draw a digit").
         strokes: the drawing as points, ``[[[x, y], ...], ...]`` with x and y in [0, 1];
             assigning it draws from Python.
@@ -156,7 +156,7 @@ class DrawingPad(anywidget.AnyWidget):
 
     Raises:
         ParameterError: ``model`` is neither a Keras model nor a path.
-        MissingArtifactError, DataError: the model file is missing or broken.
+        DataError: the model file is missing, broken or holds code.
     """
 
     _esm = STATIC / "drawing.js"
@@ -174,7 +174,7 @@ class DrawingPad(anywidget.AnyWidget):
 
     def __init__(self, model, feature_maps: bool = False, **kwargs):
         if isinstance(model, (str, os.PathLike)):
-            model = load_trained_model(model)
+            model = _load(model)
         elif not callable(getattr(model, "predict", None)):
             raise ParameterError(
                 f"model must be a Keras model or the path of one, got {type(model).__name__}")

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from .errors import LessonError, ParameterError
 from .params import CHECKS, check_parameters, unknown_message
-from .runs import DEFAULT_RUN_DIR
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 #: The folder that holds the digitlib package: the checkout, in a clone of the repository.
@@ -72,65 +71,32 @@ def parse_value(text: str):
     return text
 
 
-def _parameters_cell(path: Path):
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        if "parameters" in cell.get("metadata", {}).get("tags", []):
-            return cell.source
-    return ""
-
-
 def lesson_parameters(path: Path) -> dict:
     """Return the default values of a lesson's ``parameters`` cell."""
-    tree = ast.parse(_parameters_cell(path))
-    return {
-        node.targets[0].id: ast.literal_eval(node.value)
-        for node in tree.body
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
-    }
+    return {name: ast.literal_eval(found["default"]) for name, found in _inspect(path).items()}
 
 
 def parameter_help(path: Path) -> dict[str, str]:
     """Return each parameter of a lesson with the comment beside it in its parameters cell."""
-    source = _parameters_cell(path)
-    lines = source.splitlines()
-    helps = {}
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            line = lines[node.lineno - 1]
-            helps[node.targets[0].id] = line.split("#", 1)[1].strip() if "#" in line else ""
-    return helps
+    return {name: found["help"] for name, found in _inspect(path).items()}
+
+
+def _inspect(path: Path) -> dict:
+    import papermill
+
+    return papermill.inspect_notebook(str(path))
 
 
 #: The Jupyter kernel that runs each lesson.
 KERNEL = "python3"
-
-#: The run folder every lesson of the chain defaults to, as seen from notebooks/.
-CHAIN_RUN_DIR = Path("..") / DEFAULT_RUN_DIR
-
-
-def own_folder(path: Path) -> str | None:
-    """Return the folder name of a lesson that keeps its own folder, or None for a chain lesson.
-
-    A lesson whose default ``run_dir`` is not the chain's ``../runs/default`` (a sweep's
-    folder, such as ``../runs/experiments``) does not read or write the run folder: in a
-    batch run it works in that folder's namesake inside the run folder instead.
-    """
-    default = lesson_parameters(path).get("run_dir")
-    if default is None or Path(default) == CHAIN_RUN_DIR:
-        return None
-    return Path(default).name
-
 
 def resolve_parameters(paths: list[Path], given: dict, run_dir=None) -> dict[Path, dict]:
     """Check ``given`` against the lessons; return what papermill gives each lesson.
 
     Each lesson receives only the given parameters it declares, and keeps its own
     defaults for the rest: defaults never pass from one lesson to another. Every given
-    name must be declared by at least one of the lessons. ``run_dir`` is the run folder:
-    chain lessons get it, a lesson with its own folder gets a folder inside it.
+    name must be declared by at least one of the lessons. ``run_dir`` is the run folder,
+    given to every lesson that declares one.
 
     Raises:
         ParameterError: naming the first parameter that no lesson uses or whose value
@@ -147,8 +113,7 @@ def resolve_parameters(paths: list[Path], given: dict, run_dir=None) -> dict[Pat
     for path, defaults in declared.items():
         params = {k: v for k, v in given.items() if k in defaults}
         if run_dir is not None and "run_dir" in defaults:
-            folder = own_folder(path)
-            params["run_dir"] = str(Path(run_dir) / folder) if folder else str(run_dir)
+            params["run_dir"] = str(run_dir)
         plan[path] = params
     return plan
 
@@ -175,22 +140,14 @@ def check_run_dir(run_dir) -> Path:
     return run_dir
 
 
-def _outputs(paths: list[Path], first, last=None) -> dict[str, str]:
-    """Return each name that lessons from ``first`` write in a run folder, with its lesson."""
+def _outputs(paths: list[Path]) -> dict[str, str]:
+    """Return each name that the lessons ``paths`` write in a run folder, with its lesson."""
     from .runs import ARTIFACTS
 
-    start = lesson_number(first, "--first")
-    end = None if last is None else lesson_number(last, "--last")
     names = {}
     for path in paths:
-        number = int(path.name[:2])
-        if number < start:
-            continue
         names[path.name] = path.stem
         names.update({n: path.stem for n, (lesson, _) in ARTIFACTS.items() if lesson == path.stem})
-        folder = own_folder(path)
-        if folder and (end is None or number <= end):
-            names[folder] = path.stem
     return names
 
 
@@ -203,31 +160,30 @@ def check_not_foreign(run_dir: Path, paths: list[Path]) -> None:
     from .runs import MANIFEST, written
 
     ours = written(run_dir)
-    first, last = paths[0].name[:2], paths[-1].name[:2]
-    for name, lesson in sorted(_outputs(paths, first, last).items()):
+    for name, lesson in sorted(_outputs(paths).items()):
         if (Path(run_dir) / name).exists() and name not in ours:
             raise ParameterError(f"{Path(run_dir) / name} is not recorded as a run's output "
                                  f"(in {MANIFEST}) and {lesson} would replace it: move it "
                                  "away, or choose another --run-dir")
 
 
-def clear_previous(run_dir: Path, first, last=None) -> list[Path]:
+def clear_previous(run_dir: Path, first) -> list[Path]:
     """Remove what runs of lessons numbered ``first`` and later left in ``run_dir``; return it.
 
     Only names that a run recorded writing there (:func:`digitlib.runs.written`) are
     removed, so a file of yours with a lesson's or an artifact's name stays. What earlier
-    lessons wrote stays too: it is the input of a run that starts at ``first``. The
-    folder of a lesson that keeps its own (a sweep's) depends on no other lesson,
-    and is removed only when that lesson is one of ``first`` to ``last``.
+    lessons wrote stays too: it is the input of a run that starts at ``first``.
     """
     import shutil
 
     from .runs import record_written, written
 
     ours = written(run_dir)
-    paths = sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+    start = lesson_number(first, "--first")
+    paths = [path for path in sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+             if int(path.name[:2]) >= start]
     removed = []
-    for name in sorted(_outputs(paths, first, last)):
+    for name in sorted(_outputs(paths)):
         target = Path(run_dir) / name
         if name not in ours:
             continue

@@ -110,7 +110,7 @@ def keras_objects() -> KerasObjects:
     Functions are the activations, losses and metrics; a class counts under every public
     module that exports it (``keras.layers.Dense``; ``keras.Sequential`` too).
     """
-    from ._quiet import import_keras
+    from .backend import import_keras
 
     keras = import_keras()
     from keras.src.models.functional import Functional  # what keras.Model(inputs, outputs) is

@@ -1,20 +1,21 @@
 """Build the lessons' models by name, with the training recipe that goes with each.
 
-``MODELS``' recipes are the ones lesson 4 writes out in its ``RECIPES`` cell and trains by (a
-test checks that the two agree); the benchmarks and the sweeps read them from here.
+The names and the recipes live in :mod:`digitlib.recipes`, which needs no Keras; the
+benchmarks and the sweeps read them from here.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from ._quiet import import_keras
+from .backend import import_keras
 from .errors import DataError, ParameterError
-from .params import OPTIMIZER_NAMES, check_parameters
+from .params import check_parameters
+from .recipes import OPTIMIZER_NAMES, RECIPES, SCHEDULES, Recipe
 
 keras = import_keras()
 layers = keras.layers
@@ -135,49 +136,15 @@ def members(model: keras.Model) -> list:
 
 
 @dataclass(frozen=True)
-class Recipe:
-    """Say how to train one model: optimizer, learning rate, schedule, epochs, batch size, loss."""
-
-    model: str
-    optimizer: str
-    learning_rate: float
-    epochs: int  # an ensemble's: each member's
-    batch_size: int
-    schedule: str = "constant"  # or "warmup_cosine"
-    label_smoothing: float = 0.0  # share of each target spread over the other classes
-    ema_momentum: float = 0.0  # > 0: end on a moving average of the weights, this momentum
-    description: str = ""
-
-    def as_dict(self) -> dict:
-        """Return the recipe as plain values, e.g. for metrics.json."""
-        return asdict(self)
-
-
-@dataclass(frozen=True)
 class ModelSpec:
     build: Callable[[], keras.Model]
     recipe: Recipe
 
 
-MODELS: dict[str, ModelSpec] = {
-    "seed": ModelSpec(seed_cnn, Recipe(
-        "seed", "adadelta", 0.001, 10, 128,
-        description="the original project's CNN and Adadelta at Keras' default learning rate")),
-    "kerasio": ModelSpec(kerasio_cnn, Recipe(
-        "kerasio", "adam", 0.001, 15, 128,
-        description="keras.io's Simple MNIST convnet recipe")),
-    "default": ModelSpec(default_cnn, Recipe(
-        "default", "adam", 0.01, 4, 128, "warmup_cosine", label_smoothing=0.1,
-        description="small CNN on the cropped digit, a strided first convolution, Adam with "
-                    "warm-up and cosine decay, label smoothing")),
-    "best": ModelSpec(best_cnn, Recipe(
-        "best", "adam", 0.005, 5, 128, "warmup_cosine", label_smoothing=0.1, ema_momentum=0.99,
-        description="three batch-normalised CNNs, each trained on its own with random shifts "
-                    "and a moving average of its weights, voting over five shifted copies of "
-                    "every digit")),
-}
-
-SCHEDULES = ("constant", "warmup_cosine")
+_BUILDERS = {"seed": seed_cnn, "kerasio": kerasio_cnn, "default": default_cnn, "best": best_cnn}
+#: Each model that ``RECIPES`` names, with its builder (a name without one fails here, at import).
+MODELS: dict[str, ModelSpec] = {name: ModelSpec(_BUILDERS[name], recipe)
+                                for name, recipe in RECIPES.items()}
 
 
 def model_names() -> list[str]:
@@ -186,8 +153,7 @@ def model_names() -> list[str]:
 
 
 def _spec(name: str) -> ModelSpec:
-    if name not in MODELS:
-        raise ParameterError(f"model {name!r} is unknown; known models: {', '.join(MODELS)}")
+    check_parameters(model=name)
     return MODELS[name]
 
 

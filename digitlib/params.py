@@ -7,13 +7,9 @@ import numbers
 from pathlib import Path
 
 from .errors import ParameterError
+from .recipes import OPTIMIZER_NAMES, RECIPES
 
 MAX_TRAIN_SIZE = 60_000
-
-#: The names ``digitlib.models`` registers, here so that checking a parameter needs no Keras
-#: (a test checks that they match).
-MODEL_NAMES = ("seed", "kerasio", "default", "best")
-OPTIMIZER_NAMES = ("adadelta", "adam", "adamw", "sgd", "rmsprop")
 
 
 def _whole(name, value, minimum=1, allow_none=False):
@@ -37,9 +33,8 @@ def _text(name, value):
 
 
 def _model(name, value):
-    if value not in MODEL_NAMES:
-        raise ParameterError(
-            f"{name} {value!r} is unknown; known models: {', '.join(MODEL_NAMES)}")
+    if value not in RECIPES:
+        raise ParameterError(f"{name} {value!r} is unknown; known models: {', '.join(RECIPES)}")
 
 
 def _optimizer(name, value):

@@ -22,11 +22,9 @@ JPEG_QUALITY = 70
 PNG_COLORS = 128
 
 
-
-def _finish(fig, photo: bool = False, layout: bool = True):
+def _finish(fig, photo: bool = False):
     """Lay out ``fig``; mark it to show as JPEG if it holds photos; return it."""
-    if layout:
-        fig.tight_layout()
+    fig.tight_layout()
     fig.digitlib_format = "jpeg" if photo else "png"
     _install_formatters()
     return fig
@@ -169,53 +167,6 @@ def pixel_histogram(images, title: str = "Pixel intensities"):
     return _finish(fig)
 
 
-def mean_digits(images, labels):
-    """Show the average image of each digit class."""
-    images, labels = np.asarray(images), np.asarray(labels)
-    fig, axes = _grid(10, 10)
-    for ax, digit in zip(axes, DIGITS):
-        mean = images[labels == digit].reshape(-1, 28, 28).astype(np.float32).mean(axis=0)
-        ax.imshow(mean, cmap="gray_r")
-        ax.set_title(str(digit), fontsize=9)
-    fig.suptitle("Mean image per digit")
-    return _finish(fig)
-
-
-def learning_curves(history: dict, title: str = "Learning curves"):
-    """Plot loss and accuracy per epoch, for training and validation."""
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.5))
-    epochs = np.arange(1, len(history["loss"]) + 1)
-    for ax, metric in ((loss_ax, "loss"), (acc_ax, "accuracy")):
-        ax.plot(epochs, history[metric], "o-", label="training")
-        if f"val_{metric}" in history:
-            ax.plot(epochs, history[f"val_{metric}"], "s-", label="validation")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
-        ax.set_xticks(epochs)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.suptitle(title)
-    return _finish(fig)
-
-
-def confusion_matrix(cm, title: str = "Confusion matrix (test set)"):
-    """Draw a confusion matrix with counts; the diagonal is what the model got right."""
-    cm = np.asarray(cm)
-    fig, ax = plt.subplots(figsize=(6, 5.4))
-    off = cm.astype(float).copy()
-    np.fill_diagonal(off, np.nan)
-    ax.imshow(off, cmap="Reds")
-    for (t, p), count in np.ndenumerate(cm):
-        ax.text(p, t, str(count), ha="center", va="center", fontsize=8,
-                color="tab:green" if t == p else "black")
-    ax.set_xticks(DIGITS)
-    ax.set_yticks(DIGITS)
-    ax.set_xlabel("predicted digit")
-    ax.set_ylabel("true digit")
-    ax.set_title(title)
-    return _finish(fig)
-
-
 def misclassified_gallery(images, y_true, probabilities, indices, cols: int = 8,
                           cmap: str = "gray_r"):
     """Show wrongly classified digits: true label, prediction and its probability.
@@ -259,56 +210,6 @@ def probability_bars(probabilities, images=None, titles=None, cols: int = 4,
         bar_ax.set_ylim(0, 1)
         bar_ax.tick_params(labelsize=7)
         bar_ax.set_title(f"{int(np.argmax(probs))}: {np.max(probs):.0%}", fontsize=9)
-    return _finish(fig)
-
-
-def sweep_accuracy(labels, accuracies, title: str = "Test accuracy per configuration",
-                   lines: dict | None = None):
-    """Draw one bar per configuration of a sweep with its test accuracy; NaN reads "failed".
-
-    ``lines`` maps a label to an accuracy to mark with a dashed line, e.g. an earlier result.
-    """
-    labels = [str(label) for label in labels]
-    accuracies = np.asarray(accuracies, dtype=float)
-    height = 1.2 + 0.55 * len(labels) + (0.35 if lines else 0)
-    fig, ax = plt.subplots(figsize=(8, height))
-    rows = np.arange(len(labels))
-    ax.barh(rows, np.nan_to_num(accuracies), color="tab:blue")
-    for row, value in zip(rows, accuracies):
-        text = "failed" if np.isnan(value) else f"{value:.1%}"
-        ax.text(0.01 if np.isnan(value) else value + 0.01, row, text, va="center", fontsize=9)
-    for (name, value), style in zip((lines or {}).items(), ("--", ":", "-.")):
-        ax.axvline(value, color="tab:gray", linestyle=style, label=name)
-    ax.set_yticks(rows, labels)
-    ax.invert_yaxis()  # first configuration on top, as in the table
-    ax.set_xlim(0, 1.12)
-    ax.set_xlabel("test accuracy")
-    ax.set_title(title)
-    if lines:
-        fig.legend(loc="lower center", ncol=len(lines), fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.3 / height if lines else 0, 1, 1))
-    return _finish(fig, layout=False)
-
-
-def sweep_curves(histories: dict, metrics=("accuracy", "val_accuracy"),
-                 title: str = "Learning curves per configuration"):
-    """Plot each configuration's per-epoch metrics in its own panel, side by side."""
-    panels = max(1, len(histories))
-    fig, axes = plt.subplots(1, panels, figsize=(3.6 * panels, 3.2), sharey=True, squeeze=False)
-    for ax, (label, history) in zip(axes.flat, histories.items()):
-        for metric, marker in zip(metrics, "os^v"):
-            epochs = np.arange(1, len(history.get(metric, [])) + 1)
-            if len(epochs):
-                ax.plot(epochs, history[metric], f"{marker}-",
-                        label=metric.replace("val_", "validation ").replace("_", " "))
-                ax.set_xticks(epochs)
-        ax.set_xlabel("epoch")
-        ax.set_title(str(label), fontsize=10)
-        ax.grid(alpha=0.3)
-    axes.flat[0].set_ylabel(" / ".join(dict.fromkeys(m.replace("val_", "") for m in metrics)))
-    if histories:
-        axes.flat[0].legend(fontsize=8)
-    fig.suptitle(title)
     return _finish(fig)
 
 

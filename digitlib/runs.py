@@ -200,7 +200,11 @@ class RunDir:
         return self.path / name
 
     def load_model(self, name: str = "mnist.keras", compile: bool = True):
-        """Load a Keras model saved by :meth:`save_model`."""
+        """Load the model artifact ``name`` with :func:`digitlib.models.load_model`.
+
+        Only this run folder's own check comes first: a missing artifact names the lesson that
+        writes it.
+        """
         from .models import load_model
 
         return load_model(self.require(name), compile=compile)

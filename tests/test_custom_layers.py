@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 import digitlib as dl
+from digitlib.backend import import_keras
 
-keras = dl._import_keras()
+keras = import_keras()
 if keras.backend.backend() != "tensorflow":
     pytest.skip("the custom layers of benchmarks/ are TensorFlow only", allow_module_level=True)
 

@@ -5,7 +5,7 @@ import pytest
 
 import digitlib as dl
 from digitlib import drawing, imaging
-from digitlib.predict import Prediction
+from digitlib.prediction import Prediction
 
 ONE = [[[0.5, 0.2], [0.5, 0.5], [0.5, 0.8]]]
 SEVEN = [[[0.3, 0.2], [0.7, 0.2], [0.45, 0.8]]]
@@ -80,7 +80,7 @@ def test_answered_follows_the_page_s_revision(pad):
 
 
 def test_the_pad_accepts_a_model_file_and_rejects_other_things(tmp_path):
-    with pytest.raises(dl.MissingArtifactError):
+    with pytest.raises(dl.DataError, match="missing.keras: no such model file"):
         dl.DrawingPad(tmp_path / "missing.keras")
     with pytest.raises(dl.ParameterError, match="model must be a Keras model"):
         dl.DrawingPad(42)

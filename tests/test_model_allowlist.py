@@ -8,9 +8,10 @@ import h5py
 import pytest
 
 import digitlib as dl
+from digitlib.backend import import_keras
 from digitlib.cli import main
 
-keras = dl._import_keras()
+keras = import_keras()
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = ROOT / "digitlib" / "examples" / "photo_7_a.png"

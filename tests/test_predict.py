@@ -1,4 +1,4 @@
-"""Tests of reading digits from photos: digitlib.predict and the ``digitlib predict`` command.
+"""Tests of reading digits from photos: digitlib.prediction and the ``digitlib predict`` command.
 
 A session fixture trains the default CNN for one epoch on 12,000 digits of the full MNIST
 (DIGITLIB_DATA), or on the small sample when there is no full copy, in about 15 seconds.
@@ -17,7 +17,7 @@ from PIL import Image
 import digitlib as dl
 from digitlib import imaging
 from digitlib.cli import main
-from digitlib.predict import Prediction, predict_files
+from digitlib.prediction import Prediction, predict_files
 from tests.conftest import train_quick_default
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,8 +144,7 @@ def test_predict_raises_on_a_bad_image_naming_it(trained, files):
 
 
 def test_missing_and_broken_model_files(tmp_path, files):
-    with pytest.raises(dl.MissingArtifactError, match=r"no trained model at .*nope\.keras: "
-                                                      r"run 04_train first"):
+    with pytest.raises(dl.DataError, match=r"nope\.keras: no such model file"):
         dl.predict(tmp_path / "nope.keras", files["good"])
     broken = tmp_path / "broken.keras"
     broken.write_bytes(b"not a zip archive")
@@ -176,7 +175,7 @@ def test_predict_files_loads_the_model_once_and_at_once(trained, files, monkeypa
     results = predict_files(trained["path"], files["good"] * 3)
     assert len(calls) == 1  # before the first result is asked for
     assert len(list(results)) == 6 and len(calls) == 1
-    with pytest.raises(dl.MissingArtifactError):
+    with pytest.raises(dl.DataError, match="no such model file"):
         predict_files(trained["path"].with_name("gone.keras"), files["good"])  # no next() needed
 
 

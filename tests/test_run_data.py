@@ -107,7 +107,7 @@ def test_import_digitlib_loads_no_heavy_library():
 
 
 def test_functions_load_their_modules_when_used():
-    out = _python("import sys, digitlib as dl; dl.plots; import digitlib.sweep; "
+    out = _python("import sys, digitlib as dl; dl.plots; import digitlib.sweeps, digitlib.prediction; "
                   "print('matplotlib' in sys.modules, callable(dl.sweep), "
                   "type(dl.sweep).__name__, type(dl.predict).__name__)")
     assert out == "True True function function"
@@ -135,19 +135,18 @@ def test_set_seed_reaches_keras_when_digitlib_loads_it_later():
     assert out == "True"
 
 
-def test_parameter_names_match_the_model_registry():
-    from digitlib import models, params
-
+def test_the_optimizers_digitlib_accepts_are_those_lesson_4_makes():
     import re
 
     import nbformat
 
-    assert params.MODEL_NAMES == tuple(models.MODELS)
-    # the optimizers lesson 4 can make: Adam, and the keys of its OTHER_OPTIMIZERS
+    from digitlib.recipes import OPTIMIZER_NAMES
+
+    # Adam, and the keys of lesson 4's OTHER_OPTIMIZERS
     source = "\n".join(c.source for c in nbformat.read(ROOT / "notebooks" / "04_train.ipynb",
                                                        as_version=4).cells)
     table = re.search(r"OTHER_OPTIMIZERS = \{(.*?)\}", source, re.S).group(1)
-    assert set(params.OPTIMIZER_NAMES) == {"adam", *re.findall(r'"(\w+)":', table)}
+    assert set(OPTIMIZER_NAMES) == {"adam", *re.findall(r'"(\w+)":', table)}
 
 
 def test_tensorflow_loads_quietly_after_digitlib():
@@ -167,7 +166,6 @@ def test_lessons_1_and_2_steps_need_no_tensorflow(tiny_npz, tmp_path):
         f"mnist = dl.load_mnist({str(path)!r}); run.save_dataset(mnist)\n"
         "dl.plots.class_balance(mnist.y_train, mnist.y_test); dl.plots.sample_grid(mnist.x_train, mnist.y_train)\n"
         "mnist = run.load_mnist(); x = dl.prepare_images(mnist.x_train); dl.one_hot(mnist.y_train[:5])\n"
-        "dl.plots.mean_digits(x, mnist.y_train)\n"
         "i, y = dl.take_subset(np.arange(40), mnist.y_train, 20, seed=0)\n"
         "i_fit, y_fit, i_val, y_val = dl.split_validation(i, y, 0.5, seed=0)\n"
         "run.save_arrays('split.npz', train_index=i_fit, val_index=i_val)\n"

@@ -39,7 +39,8 @@ def lessons(tmp_path, monkeypatch):
     folder = tmp_path / "notebooks"
     folder.mkdir()
     for path in sorted(digitlib.lessons.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
-        source = digitlib.lessons._parameters_cell(path)
+        [source] = [cell.source for cell in nbformat.read(path, as_version=4).cells
+                    if "parameters" in cell.metadata.get("tags", [])]
         nbformat.write(notebook(parameters=source), folder / path.name)
     monkeypatch.setenv("DIGITLIB_NOTEBOOKS", str(folder))
     calls = []

@@ -9,30 +9,26 @@ import json
 import os
 import shutil
 import signal
-import sys
 import threading
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 import pytest
 
-matplotlib.use("Agg")
-
-import digitlib.data  # noqa: E402
-import digitlib.lessons  # noqa: E402
-from digitlib import ParameterError, plots  # noqa: E402
-from digitlib.cli import main  # noqa: E402
-from digitlib.errors import DigitlibError, LessonError  # noqa: E402
-from digitlib.sweep import (  # noqa: E402
+import digitlib.data
+import digitlib.lessons
+import digitlib.sweeps
+from digitlib import ParameterError
+from digitlib.cli import main
+from digitlib.errors import DigitlibError, LessonError
+from digitlib.sweeps import (
     combinations,
-    load_histories,
-    load_table,
     plan,
     run_name,
     sweep,
 )
 
-SWEEP = sys.modules["digitlib.sweep"]  # the module; digitlib.sweep is the function
+SWEEP = digitlib.sweeps
 
 TINY = {"train_size": 200, "epochs": 1, "show_adadelta_demo": False}
 #: A data source that exists, so it passes the up-front checks, but holds no MNIST.
@@ -240,7 +236,7 @@ def test_table_has_one_row_per_run_in_grid_order(tmp_path, fake):
     assert list(table["test_accuracy"]) == [0.25, 0.5, 0.25, 0.5]
     assert table["error"].isna().all() and (table["epochs"] == 2).all()
     assert len(fake.calls) == 4 * 5
-    on_disk = load_table(tmp_path)
+    on_disk = pd.read_csv(tmp_path / "sweep.csv")
     assert on_disk[["run_dir", "test_accuracy"]].equals(table[["run_dir", "test_accuracy"]])
     assert not list(tmp_path.glob(".*")), "a temporary file was left behind"
     assert set(table["worker"]) == {fake_worker(tmp_path)}
@@ -421,7 +417,7 @@ def test_interrupt_stops_the_sweep_without_marking_runs_done(tmp_path, monkeypat
     monkeypatch.setattr(digitlib.lessons, "execute", fake)
     with threads_cluster() as cluster:
         table = sweep(tmp_path, grid, progress=False, scheduler=cluster.scheduler_address)
-    assert table["error"].isna().all() and len(load_table(tmp_path)) == 4
+    assert table["error"].isna().all() and len(pd.read_csv(tmp_path / "sweep.csv")) == 4
     assert len(fake.calls) == 4 * 5
 
 
@@ -500,7 +496,7 @@ def test_record_is_made_on_the_worker(tmp_path, fake, tiny_data):
     """params.json: the worker's backend and versions, and the SHA-256 lesson 01 recorded."""
     from importlib.metadata import version
 
-    from digitlib._quiet import keras_backend
+    from digitlib.backend import keras_backend
 
     sweep(tmp_path, {"learning_rate": "0.5"}, progress=False)
     folder = tmp_path / "learning_rate=0.5"
@@ -682,21 +678,12 @@ def test_cli_unreachable_scheduler_one_line(tmp_path, no_execute, monkeypatch, c
     assert not (tmp_path / "s").exists()
 
 
-def test_histories_in_table_order(tmp_path, fake):
+def test_each_finished_run_keeps_its_history(tmp_path, fake):
     table = sweep(tmp_path, {"learning_rate": "0.75,13,0.25"}, progress=False)
-    histories = load_histories(tmp_path)
+    histories = {name: json.loads((tmp_path / name / "history.json").read_text())["history"]
+                 for name in table["run_dir"] if (tmp_path / name / "history.json").is_file()}
     assert list(histories) == ["learning_rate=0.75", "learning_rate=0.25"]
     assert histories["learning_rate=0.25"]["val_accuracy"] == [0.5, 0.25]
-    fig = plots.sweep_curves(histories)
-    assert len(fig.axes) == 2
-    fig = plots.sweep_accuracy(table["run_dir"], table["test_accuracy"], lines={"old": 0.85})
-    labels = [t.get_text() for t in fig.axes[0].texts]
-    assert labels == ["75.0%", "failed", "25.0%"]
-
-
-def test_load_table_names_the_missing_sweep(tmp_path):
-    with pytest.raises(digitlib.MissingArtifactError, match="run the sweep first"):
-        load_table(tmp_path)
 
 
 # The command line ------------------------------------------------------------------------
@@ -709,7 +696,7 @@ def test_cli_exit_0_when_every_run_passes(tmp_path, fake, capsys):
     assert "2 runs (0 failed)" in out
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["optimizer=adam",
                                                                        "optimizer=sgd"]
-    assert (load_table(tmp_path)["epochs"] == 3).all()  # one value: fixed, not in the names
+    assert (pd.read_csv(tmp_path / "sweep.csv")["epochs"] == 3).all()  # one value: fixed, not in the names
 
 
 def test_cli_exit_1_when_a_run_fails(tmp_path, fake, capsys):
@@ -752,7 +739,7 @@ def test_real_sweep_writes_one_row_per_run(real_sweep):
     sweep_dir, table = real_sweep
     assert list(table["run_dir"]) == ["optimizer=adam,learning_rate=0.001",
                                       "optimizer=sgd,learning_rate=0.01", NOT_MNIST_RUN]
-    on_disk = load_table(sweep_dir)
+    on_disk = pd.read_csv(sweep_dir / "sweep.csv")
     assert list(on_disk["run_dir"]) == list(table["run_dir"])
     assert (on_disk["train_size"] == 200).all() and (on_disk["epochs"] == 1).all()
     for i in (0, 1):
@@ -773,11 +760,11 @@ def test_real_failure_recorded_with_the_lessons_error(real_sweep):
     assert not (sweep_dir / NOT_MNIST_RUN / "params.json").exists()
 
 
-def test_real_histories_for_the_curves(real_sweep):
+def test_real_runs_keep_lesson_4s_history(real_sweep):
     sweep_dir, table = real_sweep
-    histories = load_histories(sweep_dir)
-    assert list(histories) == list(table["run_dir"][:2])
-    assert all(len(h["val_accuracy"]) == 1 for h in histories.values())
+    for name in table["run_dir"][:2]:
+        history = json.loads((sweep_dir / name / "history.json").read_text())
+        assert history["epochs"] == 1 and len(history["history"]["val_accuracy"]) == 1
 
 
 def test_real_resume_runs_only_the_failed_run(real_sweep, monkeypatch, on_threads):

@@ -14,10 +14,11 @@ import sys
 import threading
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from digitlib.cli import main
-from digitlib.sweep import TOPIC, load_table
+from digitlib.sweeps import TABLE, TOPIC
 
 TINY = ["-p", "train_size", "600", "-p", "epochs", "1", "-p", "show_adadelta_demo", "False"]
 
@@ -106,7 +107,7 @@ def test_killed_worker_its_run_finishes_elsewhere(tmp_path, cluster, capsys):
     assert code == 0, out
     assert "2 runs (0 failed)" in out
 
-    table = load_table(sweep_dir)
+    table = pd.read_csv(sweep_dir / TABLE)
     assert list(table["run_dir"]) == ["seed=0", "seed=1"]
     assert table["error"].isna().all()
     assert ((table["test_accuracy"] > 0.1) & (table["test_accuracy"] <= 1)).all()

@@ -10,7 +10,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from digitlib.sweep import sweep
+from digitlib.sweeps import sweep
 from test_sweep_dask import Processes, dask_command
 
 def write_tiny_mnist(path):

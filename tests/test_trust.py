@@ -20,6 +20,7 @@ NOTEBOOKS = ROOT / "notebooks"
 def lesson_notebook(parameters: str) -> nbformat.NotebookNode:
     """Return a tiny lesson whose parameters cell holds ``parameters``."""
     nb = nbformat.v4.new_notebook()
+    nb.metadata.kernelspec = {"name": "python3", "language": "python", "display_name": "Python 3"}
     cell = nbformat.v4.new_code_cell(parameters)
     cell.metadata["tags"] = ["parameters"]
     nb.cells = [nbformat.v4.new_markdown_cell("# a lesson"), cell]
@@ -31,19 +32,8 @@ def lessons_with_an_extra(tmp_path, monkeypatch):
     """The real lessons plus 08_extra, whose defaults differ from lesson 04's."""
     folder = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOKS, folder, ignore=shutil.ignore_patterns("*.py", ".*"))
-    nbformat.write(lesson_notebook('run_dir = "../runs/default"\nepochs = 9\nbatch_size = 7\n'),
+    nbformat.write(lesson_notebook('run_dir = "../runs/default"\nepochs = 9  # per run\nbatch_size = 7\n'),
                    folder / "08_extra.ipynb")
-    monkeypatch.setenv("DIGITLIB_NOTEBOOKS", str(folder))
-    return folder
-
-
-@pytest.fixture
-def lessons_with_a_sweep(tmp_path, monkeypatch):
-    """The real lessons plus 08_sweep, which keeps a folder of its own, as sweeps may."""
-    folder = tmp_path / "notebooks"
-    shutil.copytree(NOTEBOOKS, folder, ignore=shutil.ignore_patterns("*.py", ".*"))
-    nbformat.write(lesson_notebook('run_dir = "../runs/experiments"\nepochs = 3  # per run\n'),
-                   folder / "08_sweep.ipynb")
     monkeypatch.setenv("DIGITLIB_NOTEBOOKS", str(folder))
     return folder
 
@@ -106,16 +96,6 @@ def test_defaults_never_pass_between_lessons(tmp_path, fake_lessons):
     assert given["04_train"] == {"run_dir": str(run_dir)}  # not lesson 07's epochs
     assert given["02_preprocess"] == {"run_dir": str(run_dir)}  # not lesson 07's train_size
     assert given["07_experiments"] == {"run_dir": str(run_dir)}  # it reads lesson 02's images
-
-
-def test_a_lesson_with_its_own_folder_gets_it_inside_the_run_folder(tmp_path, lessons_with_a_sweep,
-                                                                      fake_lessons):
-    run_dir = tmp_path / "run"
-    assert main(["run", "--run-dir", str(run_dir), "--quiet", "--first", "7", "--last", "8",
-                 "-p", "epochs", "1"]) == 0
-    given = dict(fake_lessons)
-    assert given["07_experiments"] == {"run_dir": str(run_dir), "epochs": 1}
-    assert given["08_sweep"] == {"run_dir": str(run_dir / "experiments"), "epochs": 1}
 
 
 def test_given_parameter_reaches_every_lesson_that_declares_it(tmp_path, fake_lessons):
@@ -194,12 +174,10 @@ def plant_earlier_run(run_dir: Path) -> None:
     for name, text in {**STALE, "dataset.json": "kept", "split.npz": "kept",
                        "notes.txt": "mine"}.items():
         (run_dir / name).write_text(text)
-    (run_dir / "experiments").mkdir()
-    (run_dir / "experiments" / "sweep.csv").write_text("old")
-    record_written(run_dir, add=[*STALE, "experiments"])  # what that run recorded writing
+    record_written(run_dir, add=list(STALE))  # what that run recorded writing
 
 
-def test_clear_previous_removes_what_later_lessons_wrote(tmp_path, lessons_with_a_sweep):
+def test_clear_previous_removes_what_later_lessons_wrote(tmp_path):
     from digitlib.lessons import clear_previous
 
     plant_earlier_run(tmp_path / "run")
@@ -207,9 +185,6 @@ def test_clear_previous_removes_what_later_lessons_wrote(tmp_path, lessons_with_
     left = sorted(p.name for p in (tmp_path / "run").iterdir() if p.name != MANIFEST)
     # What lessons 01 and 02 wrote is this run's input.
     assert left == ["dataset.json", "notes.txt", "split.npz"]
-    plant_earlier_run(tmp_path / "again")
-    clear_previous(tmp_path / "again", "04", "05")  # lesson 08's sweep needs nothing of 04
-    assert (tmp_path / "again" / "experiments" / "sweep.csv").is_file()
 
 
 def test_failed_rerun_reports_nothing_of_the_earlier_run(tmp_path, capsys):
@@ -351,7 +326,7 @@ def test_sample_warning_is_printed_in_the_terminal(tmp_path, monkeypatch, capfd)
     assert f"digitlib: warning: {warning}\n" in capfd.readouterr().err
 
 
-def test_run_help_lists_each_lessons_parameters(capsys, lessons_with_a_sweep):
+def test_run_help_lists_each_lessons_parameters(capsys, lessons_with_an_extra):
     with pytest.raises(SystemExit):
         main(["run", "--help"])
     out = capsys.readouterr().out
@@ -360,7 +335,7 @@ def test_run_help_lists_each_lessons_parameters(capsys, lessons_with_a_sweep):
 
     lesson_epochs = lesson_parameters(lesson_paths("07", "07")[0])["epochs"]
     assert "07_experiments" in out and f"epochs = {lesson_epochs}" in out
-    assert "08_sweep" in out and "epochs = 3  # per run" in out and "RUN_DIR/experiments" in out
+    assert "08_extra" in out and "epochs = 9  # per run" in out
 
 
 @pytest.mark.parametrize("epochs, text", [(1, "over 1 epoch on"), (4, "over 4 epochs on")])

@@ -34,7 +34,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from .errors import DigitlibError, LessonError, MissingArtifactError, ParameterError
+from .errors import DigitlibError, LessonError, ParameterError
 
 TABLE = "sweep.csv"
 DONE = "params.json"
@@ -173,7 +173,7 @@ def worker_environment() -> dict:
     """Return the Keras backend and the Keras and TensorFlow versions this machine's lessons get."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from ._quiet import keras_backend
+    from .backend import keras_backend
 
     found = {"backend": keras_backend()}
     for key, package in (("keras", "keras"), ("tensorflow", "tensorflow")):
@@ -272,11 +272,6 @@ def _record(run: dict, lessons: dict, version: str) -> dict:
     """Return the part of ``params.json`` the client knows: parameters, lessons, digitlib."""
     return json.loads(json.dumps({"parameters": run["given"], "lessons": lessons,
                                   "digitlib": version}))
-
-
-def is_done(run_dir, record: dict) -> bool:
-    """Return whether ``run_dir`` holds a finished run of exactly this record."""
-    return stale_reason(run_dir, record) is None
 
 
 # On a worker ---------------------------------------------------------------------------
@@ -579,7 +574,7 @@ def sweep(sweep_dir, grid=None, jobs: int = 1, first: str = "01", last: str = "0
     """
     from tqdm import tqdm
 
-    from ._quiet import muted_stderr
+    from .quiet import muted_stderr
     from .lessons import lesson_parameters, lesson_paths
 
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
@@ -640,24 +635,3 @@ def sweep(sweep_dir, grid=None, jobs: int = 1, first: str = "01", last: str = "0
     evaluated = _evaluates(lessons)
     return write_table(sweep_dir, [_row(sweep_dir, run, errors[run["name"]], evaluated)
                                    for run in runs])
-
-
-def load_table(sweep_dir):
-    """Read the ``sweep.csv`` of a sweep."""
-    import pandas as pd
-
-    path = Path(sweep_dir) / TABLE
-    if not path.is_file():
-        raise MissingArtifactError(f"no {TABLE} in {sweep_dir}: run the sweep first")
-    return pd.read_csv(path)
-
-
-def load_histories(sweep_dir, table=None) -> dict[str, dict]:
-    """Return each run's per-epoch training history, by run folder, in the table's order."""
-    table = load_table(sweep_dir) if table is None else table
-    histories = {}
-    for name in table["run_dir"]:
-        path = Path(sweep_dir) / name / "history.json"
-        if path.is_file():
-            histories[name] = json.loads(path.read_text())["history"]
-    return histories

@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from . import imaging
-from .errors import DigitlibError, MissingArtifactError
+from .errors import DigitlibError
 from .preprocessing import prepare_images
 
 BATCH = 256  # images preprocessed and predicted together by predict_files
@@ -24,22 +23,6 @@ class Prediction:
     digit: int
     probability: float
     probabilities: np.ndarray = field(compare=False, repr=False)
-
-
-def load_trained_model(path: str | os.PathLike):
-    """Load a trained ``.keras`` or ``.h5`` model, saying which lesson writes a missing one.
-
-    Raises:
-        MissingArtifactError: there is no file at ``path``.
-        DataError: the file is not a loadable Keras model.
-    """
-    from .models import load_model
-
-    path = Path(path)
-    if not path.is_file():
-        raise MissingArtifactError(
-            f"no trained model at {path}: run 04_train first (or `digitlib run`)")
-    return load_model(path, compile=False)
 
 
 def predict(model, images) -> list[Prediction]:
@@ -56,10 +39,10 @@ def predict(model, images) -> list[Prediction]:
 
     Raises:
         ImageError: an image cannot be read or holds no digit (naming it).
-        MissingArtifactError, DataError: the model file is missing or broken.
+        DataError: the model file is missing, broken or holds code.
     """
     if isinstance(model, (str, os.PathLike)):
-        model = load_trained_model(model)
+        model = _load(model)
     digits = [imaging.to_mnist(image) for image in _as_list(images)]
     return [_prediction(p) for p in _probabilities(model, digits)]
 
@@ -72,10 +55,16 @@ def predict_files(model_path: str | os.PathLike,
     others are still predicted.
 
     Raises:
-        MissingArtifactError, DataError: at once, when the model file is missing or broken.
+        DataError: at once, when the model file is missing, broken or holds code.
     """
-    model = load_trained_model(model_path)
+    model = _load(model_path)
     return _each_file(model, paths)
+
+
+def _load(path):
+    from .models import load_model
+
+    return load_model(path, compile=False)  # predicting needs no optimizer or loss
 
 
 def _each_file(model, paths: Iterable) -> Iterator[tuple[object, Prediction | DigitlibError]]:
