@@ -17,6 +17,7 @@ from .errors import (
     LessonError,
     MissingArtifactError,
     ParameterError,
+    SeveralDigitsError,
 )
 from .params import check_parameters, check_train_size
 from .runs import RunDir
@@ -45,7 +46,7 @@ _LAZY = {
 
 __all__ = sorted([
     "DataError", "DigitlibError", "ImageError", "LessonError", "MissingArtifactError",
-    "ParameterError", "RunDir", "check_parameters", "check_train_size", "set_seed", *_SUBMODULES, *_LAZY,
+    "ParameterError", "RunDir", "SeveralDigitsError", "check_parameters", "check_train_size", "set_seed", *_SUBMODULES, *_LAZY,
 ])
 
 
