@@ -25,9 +25,10 @@ REASON = (
 
 def full_mnist_available() -> bool:
     """Return whether the lessons will load the full MNIST rather than the sample."""
-    from digitlib.data import full_mnist_source
+    from digitlib.data import DATA_ENV, keras_cache
 
-    return full_mnist_source() is not None
+    folder = os.environ.get(DATA_ENV)
+    return Path(folder).exists() if folder else keras_cache().is_file()
 
 
 def data_required() -> bool:

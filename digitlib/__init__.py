@@ -40,7 +40,7 @@ _LAZY = {
     "model_names": "models", "recipe": "models",
     "predict": "prediction",
     "one_hot": "preprocessing", "prepare_images": "preprocessing",
-    "split_validation": "preprocessing", "take_subset": "preprocessing",
+    "split_validation": "preprocessing",
     "sweep": "sweeps",
 }
 

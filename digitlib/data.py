@@ -250,19 +250,6 @@ def keras_cache() -> Path:
     return Path(home) / "datasets" / "mnist.npz"
 
 
-def full_mnist_source() -> Path | None:
-    """Return where ``load_mnist("auto")`` finds the full MNIST without a download, or None.
-
-    That is ``$DIGITLIB_DATA`` when it is set and exists (a broken copy there then fails
-    loudly rather than being skipped), else Keras' cached ``mnist.npz`` if there is one.
-    """
-    env = os.environ.get(DATA_ENV)
-    if env:
-        return Path(env) if Path(env).exists() else None
-    cached = keras_cache()
-    return cached if cached.is_file() else None
-
-
 KERAS_SOURCE = "Keras (keras.datasets.mnist, cached under ~/.keras)"
 
 

@@ -26,22 +26,6 @@ def one_hot(y: np.ndarray, num_classes: int = 10) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[np.asarray(y, dtype=np.int64)]
 
 
-def take_subset(x: np.ndarray, y: np.ndarray, size: int | None, seed: int = 0):
-    """Return a stratified random subset of ``size`` examples (all of them when None)."""
-    if size is None or size == len(x):
-        return x, y
-    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 10:
-        raise ParameterError(f"train_size must be None or a whole number >= 10, got {size!r}")
-    if size > len(x):
-        raise ParameterError(f"train_size is {size}, but the data has only {len(x)} examples")
-    from sklearn.model_selection import train_test_split
-
-    x_part, _, y_part, _ = train_test_split(
-        x, y, train_size=int(size), stratify=y, random_state=seed
-    )
-    return x_part, y_part
-
-
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float = 0.1, seed: int = 0):
     """Split off a stratified validation set; return (x_train, y_train, x_val, y_val).
 

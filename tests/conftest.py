@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 
 import digitlib  # noqa: F401  (quiets TensorFlow before any test imports it)
-from digitlib.data import full_mnist_source
+from digitlib.data import DATA_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def full_data_dir() -> Path | None:
     """Return the folder of the full MNIST copy named by DIGITLIB_DATA, if there is one."""
-    source = full_mnist_source()  # $DIGITLIB_DATA, else Keras' cached mnist.npz: not a folder
-    return source if source is not None and source.is_dir() else None
+    folder = os.environ.get(DATA_ENV)
+    return Path(folder) if folder and Path(folder).is_dir() else None
 
 
 @pytest.fixture
@@ -103,11 +103,13 @@ def train_quick_default(folder: Path, train_size: int, epochs: int, sample_epoch
     """
     import digitlib as dl
 
-    data = full_mnist_source()
+    data = full_data_dir()
     mnist = dl.load_mnist(data if data else "sample")
     x, y = mnist.x_train, mnist.y_train
     if data:
-        x, y = dl.take_subset(x, y, train_size, seed=0)
+        from sklearn.model_selection import train_test_split
+
+        x, _, y, _ = train_test_split(x, y, train_size=train_size, stratify=y, random_state=0)
     dl.set_seed(0)
     model = dl.build_model("default")
     fit_default(model, dl.prepare_images(x), y, epochs if data else sample_epochs)

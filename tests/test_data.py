@@ -248,10 +248,10 @@ def keras_origin(monkeypatch, tmp_path):
 
 
 def test_keras_cache_tests_never_read_the_users_copy(keras_origin, tmp_path):
-    from digitlib.data import full_mnist_source, keras_cache
+    from digitlib.data import keras_cache
 
     assert keras_cache() == tmp_path / "keras" / "datasets" / "mnist.npz"
-    assert full_mnist_source() is None  # nothing cached here yet, whatever ~/.keras holds
+    assert not keras_cache().exists()  # nothing cached here yet, whatever ~/.keras holds
 
 
 def test_keras_source_downloads_through_get_file(full_mnist_dir, keras_origin, tmp_path):

@@ -1,7 +1,7 @@
 """Lessons 1 and 2: their figures, and the split lesson 2 writes with train_test_split.
 
 Lesson 2 splits the training images' positions with scikit-learn in plain sight; the split it
-saves must be the one ``dl.take_subset`` and ``dl.split_validation`` (which tests and
+saves must be the one a stratified ``train_test_split`` and ``dl.split_validation`` (which
 benchmarks use) give, and ``run.load_prepared()`` must read it, for every edge case its
 parameters allow.
 """
@@ -10,6 +10,7 @@ import shutil
 
 import numpy as np
 import pytest
+from sklearn.model_selection import train_test_split
 
 import digitlib as dl
 from digitlib.cli import main
@@ -40,7 +41,10 @@ def test_lesson_2_split_is_the_helpers_split(lesson_1_run, tmp_path, train_size,
     run = dl.RunDir(tmp_path)
     split = run.load_arrays("split.npz")
     y = run.load_mnist().y_train
-    i_pool, y_pool = dl.take_subset(np.arange(len(y)), y, train_size, seed=1)
+    i_pool, y_pool = np.arange(len(y)), y
+    if train_size:
+        i_pool, _, y_pool, _ = train_test_split(i_pool, y, train_size=train_size, stratify=y,
+                                                random_state=1)
     i_fit, _, i_val, _ = dl.split_validation(i_pool, y_pool, fraction, seed=1)
     np.testing.assert_array_equal(split["train_index"], i_fit)
     np.testing.assert_array_equal(split["val_index"], i_val)

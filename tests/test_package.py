@@ -35,23 +35,6 @@ def test_one_hot():
     assert encoded.argmax(axis=1).tolist() == [0, 3, 9] and encoded.sum() == 3
 
 
-def test_take_subset_is_stratified_and_seeded():
-    y = np.repeat(np.arange(10), 50)
-    x = np.arange(500)
-    xs, ys = dl.take_subset(x, y, 100, seed=1)
-    assert np.bincount(ys).tolist() == [10] * 10
-    np.testing.assert_array_equal(xs, dl.take_subset(x, y, 100, seed=1)[0])
-    assert not np.array_equal(xs, dl.take_subset(x, y, 100, seed=2)[0])
-    assert dl.take_subset(x, y, None)[0] is x
-
-
-@pytest.mark.parametrize("size, fragment", [(501, "only 500"), (0, ">= 10"), (2.5, ">= 10")])
-def test_take_subset_rejects_bad_size(size, fragment):
-    y = np.repeat(np.arange(10), 50)
-    with pytest.raises(dl.ParameterError, match=fragment):
-        dl.take_subset(np.arange(500), y, size)
-
-
 def test_split_validation_is_stratified():
     y = np.repeat(np.arange(10), 100)
     x_train, y_train, x_val, y_val = dl.split_validation(np.arange(1000), y, 0.1, seed=0)

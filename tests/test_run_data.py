@@ -166,7 +166,9 @@ def test_lessons_1_and_2_steps_need_no_tensorflow(tiny_npz, tmp_path):
         f"mnist = dl.load_mnist({str(path)!r}); run.save_dataset(mnist)\n"
         "dl.plots.class_balance(mnist.y_train, mnist.y_test); dl.plots.sample_grid(mnist.x_train, mnist.y_train)\n"
         "mnist = run.load_mnist(); x = dl.prepare_images(mnist.x_train); dl.one_hot(mnist.y_train[:5])\n"
-        "i, y = dl.take_subset(np.arange(40), mnist.y_train, 20, seed=0)\n"
+        "from sklearn.model_selection import train_test_split\n"
+        "i, _, y, _ = train_test_split(np.arange(40), mnist.y_train, train_size=20,\n"
+        "                              stratify=mnist.y_train, random_state=0)\n"
         "i_fit, y_fit, i_val, y_val = dl.split_validation(i, y, 0.5, seed=0)\n"
         "run.save_arrays('split.npz', train_index=i_fit, val_index=i_val)\n"
         "print(','.join(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules))")
