@@ -2,7 +2,8 @@
 
 Contract (issue 25): each answer cell carries the tag ``exercise:NN.k``; the cell that checks it
 carries ``check:NN.k`` and calls ``.check(``; ``dl.exercises.solution_code(id)`` put in place of
-the answer cell makes the check print ``Correct``; the committed lessons print ``Not attempted``.
+the answer cell makes the check print ``Correct``, and its first wrong answer makes it print
+``Incorrect`` (both in one run of the lessons); the committed lessons print ``Not attempted``.
 """
 
 import ast
@@ -170,23 +171,42 @@ def test_checks_take_exactly_the_names_each_solution_binds(path):
 
 
 def _variant(kind: str, exercise_id: str) -> str:
-    code = exercises.solution_code(exercise_id)
+    """Return the exercise's solution, or the first of its wrong answers."""
     if kind == "solution":
-        return code
-    if kind == "wrong":
-        return exercises._find(exercise_id).wrong[0]
-    return "".join(f"{name} = None\n" for name in _bound_names(code))
+        return exercises.solution_code(exercise_id)
+    return exercises._find(exercise_id).wrong[0]
 
 
-def _run_chain(tmp_path, kind):
-    """Run every lesson with each answer cell replaced, and return {id: check output}."""
+def _with_answers(nb):
+    """Put each exercise's solution in its answer cell, after a wrong answer and its own check.
+
+    So one run of the lessons checks both: the copy of the check cell (tagged ``wrong:<id>``)
+    must print Incorrect, and the lesson's check cell, after the solution, Correct. The
+    solution that follows rebinds every name the wrong answer bound.
+    """
+    checks = _tagged(nb, "check")
+    cells = []
+    for cell in nb.cells:
+        answered = [tag.split(":", 1)[1] for tag in _tags(cell) if tag.startswith("exercise:")]
+        if answered:
+            exercise_id = answered[0]
+            cells.append(nbformat.v4.new_code_cell(_variant("wrong", exercise_id)))
+            cells.append(nbformat.v4.new_code_cell(
+                checks[exercise_id].source, metadata={"tags": [f"wrong:{exercise_id}"]}))
+            cell.source = _variant("solution", exercise_id)
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+@pytest.fixture(scope="module")
+def answered_chain(tmp_path_factory):
+    """Run every lesson with wrong answers then solutions; return {(kind, id): check output}."""
+    tmp_path = tmp_path_factory.mktemp("exercises")
     lessons = tmp_path / "notebooks"
     shutil.copytree(ROOT / "notebooks", lessons)
     for path in sorted(lessons.glob("[0-9][0-9]_*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        for exercise_id, cell in _tagged(nb, "exercise").items():
-            cell.source = _variant(kind, exercise_id)
-        nbformat.write(nb, path)
+        nbformat.write(_with_answers(nbformat.read(path, as_version=4)), path)
     run_dir = tmp_path / "run"
     env = {**os.environ, "DIGITLIB_NOTEBOOKS": str(lessons), "PYTHONPATH": str(ROOT)}
     last = LESSONS[-1].name[:2]
@@ -199,20 +219,18 @@ def _run_chain(tmp_path, kind):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             assert not any(o.get("output_type") == "error" for o in cell.get("outputs", [])), path.name
-        for exercise_id, cell in _tagged(nb, "check").items():
-            outputs[exercise_id] = _text(cell).strip()
+        for kind, verdict in (("check", "solution"), ("wrong", "wrong")):
+            for exercise_id, cell in _tagged(nb, kind).items():
+                outputs[verdict, exercise_id] = _text(cell).strip()
     return outputs
 
 
 @pytest.mark.parametrize("kind, verdict", [("solution", "Correct"), ("wrong", "Incorrect")])
-def test_every_exercise_in_its_lesson(tmp_path, kind, verdict):
-    outputs = _run_chain(tmp_path, kind)
+def test_every_exercise_in_its_lesson(answered_chain, kind, verdict):
     expected = {e.id for path in LESSONS for e in exercises.lesson(path.name[:2])}
+    outputs = {exercise_id: text for (which, exercise_id), text in answered_chain.items()
+               if which == kind}
     assert set(outputs) == expected
     for exercise_id, text in outputs.items():
         assert len(text.splitlines()) == 1, f"{exercise_id}: {text!r}"
-        if verdict:
-            assert text.startswith(verdict), f"{kind} of {exercise_id}: {text}"
-        else:
-            assert not text.startswith("Correct"), f"{exercise_id} with None: {text}"
-            assert re.match(r"(Incorrect|Not attempted)", text), f"{exercise_id}: {text}"
+        assert text.startswith(verdict), f"{kind} of {exercise_id}: {text}"
