@@ -247,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--jobs", type=int, default=1,
                        help="runs at once on the local cluster (default 1)")
     sweep.add_argument("--scheduler", metavar="ADDRESS",
-                       help="run on this Dask scheduler, e.g. tcp://host:8786 (default: "
+                       help="run on this Dask scheduler, e.g. tls://host:8786 (default: "
                             "$DASK_SCHEDULER_ADDRESS, else a local cluster of --jobs workers)")
     sweep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     lesson_range(sweep)
