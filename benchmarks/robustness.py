@@ -227,6 +227,31 @@ def mild_default():
         *network.layers], name="mild")
 
 
+def stroked_default():
+    """Build today's default behind 2-pixel shifts and strokes made thinner or thicker, in training."""
+    import digitlib as dl
+
+    keras = dl.models.keras
+    ops = keras.ops
+
+    class RandomStroke(keras.layers.Layer):
+        """Thicken a quarter of the digits and thin another quarter (2 x 2 grey morphology)."""
+
+        def call(self, images, training=False):
+            if not training:
+                return images
+            thick = ops.max_pool(images, 2, strides=1, padding="same")
+            thin = -ops.max_pool(-images, 2, strides=1, padding="same")
+            pick = keras.random.uniform((ops.shape(images)[0], 1, 1, 1))
+            return ops.where(pick < 0.25, thick, ops.where(pick < 0.5, thin, images))
+
+    network = dl.build_model("default")
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant"),
+        RandomStroke(), *network.layers], name="stroked")
+
+
 def default():
     """Build today's default, to train it here beside the variants."""
     import digitlib as dl
@@ -235,7 +260,8 @@ def default():
 
 
 VARIANTS = {"default": default, "previous-default": previous_default,
-            "augmented": augmented_default, "shifted": shifted_default, "mild": mild_default}
+            "augmented": augmented_default, "shifted": shifted_default, "mild": mild_default,
+            "stroked": stroked_default}
 
 
 def train_variant(name: str, split: dict, seed: int):
