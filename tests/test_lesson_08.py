@@ -51,6 +51,10 @@ def test_committed_lesson_draws_figures_from_a_sub_model():
     assert "keras.Model(network.inputs[0], first.output)" in code
     assert _figures(nb) >= 3
     assert "looking inside the network 'default'" in _printed(nb)
+    # the receptive field: 6 pixels, 8 after the pool (stride 2), 16 after the 3 x 3 (step 4)
+    assert [line.split("sees")[1].split("pixels")[0].strip() for line in _printed(nb).splitlines()
+            if "one pixel sees" in line] == ["6 ×  6", "8 ×  8", "16 × 16"]
+    assert "architecture.keras" in code  # the filters before training are lesson 3's own
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +81,7 @@ def test_lesson_looks_inside_every_model_the_lessons_train(split_run, tmp_path, 
     for layer in shown:  # one line per convolution and pooling layer, with its maps
         assert f"{layer.output.shape[3]:3} maps" in printed
     assert "test digits are misread" in printed
+    assert sum("one pixel sees" in line for line in printed.splitlines()) == len(shown)
     assert _figures(nb) >= 3
     checks = [cell for cell in nb.cells if any(t.startswith("check:08.")
                                                for t in cell.metadata.get("tags", []))]
