@@ -91,3 +91,26 @@ def shifted_views(x) -> list:
     image = keras.Input(x.shape[1:])
     return [np.asarray(keras.Model(image, dl.models.shift(image, *view)).predict(
         x, batch_size=1000, verbose=0)) for view in dl.models.BEST_VIEWS]
+
+
+def random_strokes():
+    """Return a layer that, in training only, thickens a quarter of the digits and thins another.
+
+    A 2 x 2 grey dilation or erosion, drawn per digit. A layer of the benchmarks, not Keras':
+    a model that holds it needs this code to load, so the lessons' models never do.
+    """
+    import digitlib as dl
+
+    keras = dl.models.keras
+    ops = keras.ops
+
+    class RandomStrokes(keras.layers.Layer):
+        def call(self, images, training=False):
+            if not training:
+                return images
+            thick = ops.max_pool(images, 2, strides=1, padding="same")
+            thin = -ops.max_pool(-images, 2, strides=1, padding="same")
+            pick = keras.random.uniform((ops.shape(images)[0], 1, 1, 1))
+            return ops.where(pick < 0.25, thick, ops.where(pick < 0.5, thin, images))
+
+    return RandomStrokes()

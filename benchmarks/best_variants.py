@@ -6,11 +6,18 @@ the repository root with DIGITLIB_DATA pointing at a full MNIST copy:
     python benchmarks/best_variants.py train all_bn --epochs 7 --seed 1
     python benchmarks/best_variants.py train member --epochs 5 --ema 0.99 --seed 0
     python benchmarks/best_variants.py combine member-e5-s0 member-e5-s1 member-e5-s2
+    python benchmarks/best_variants.py table --ensemble m-s0,m-s1,m-s2 --ensemble m-s3,m-s4,m-s5
 
-`train` trains one network on the lessons' 54,000 images (no validation), prints its training
-seconds and test accuracy alone and with the five shifted views, and keeps its test
-probabilities in benchmarks/variants/NAME.npz (never over an existing file). `combine` averages saved probabilities:
-the accuracy of an ensemble of those networks, without and with the views.
+`table` writes the validation accuracy of each ensemble named (comma-separated networks kept
+by `train`) and of each of its networks to OUT.md and OUT.json (--out; by default
+benchmarks/results/best-selection-YYYY-MM-DD): the selection, made on validation only.
+
+`train` trains one network on the lessons' 54,000 images, prints its training seconds and
+its accuracy on the lessons' 6,000 validation images and on the test images, alone and with
+the five shifted views, and keeps both sets of probabilities in benchmarks/variants/NAME.npz
+(never over an existing file). `combine` averages saved probabilities: the accuracy of an
+ensemble of those networks, without and with the views. Choose on the validation figures;
+the test figures are for the one recipe chosen (issue 28).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import sys
 
 import numpy as np
 
-from _common import HERE, lessons_split, shifted_views
+from _common import HERE, lessons_split, machine, out_path, random_strokes, shifted_views, write_text
 
 KEPT = HERE / "variants"  # ignored by git (benchmarks/.gitignore)
 
@@ -53,6 +60,8 @@ def network(kind: str, args):
     if args.shift:
         augment.append(layers.RandomTranslation(args.shift / 28, args.shift / 28,
                                                 fill_mode="constant"))
+    if args.strokes:
+        augment.append(random_strokes())
     if kind in ("all_bn", "member", "no_bn"):  # 5 × 5, pool, 3 × 3, 3 × 3, pool
         first, rest = kind == "all_bn", kind != "no_bn"
         body = [*conv(32, 5, first), layers.MaxPooling2D(2), *conv(64, 3, rest),
@@ -93,23 +102,64 @@ def train(args) -> dict:
 
     result = train(model, recipe, data["x_train"], data["y_train"], seed=args.seed)
     probabilities = views(model, data["x_test"])
-    y = data["y_test"]
+    validation = views(model, data["x_val"])
+    y, y_val = data["y_test"], data["y_val"]
     KEPT.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(KEPT / f"{name}.npz", alone=probabilities[0],
-                        views=np.mean(probabilities, axis=0), y=y)
+                        views=np.mean(probabilities, axis=0), y=y, val_alone=validation[0],
+                        val_views=np.mean(validation, axis=0), y_val=y_val)
     return {"name": name, "params": model.count_params(),
             "train_seconds": round(result["train_seconds"], 1),
+            "val_accuracy": float(np.mean(validation[0].argmax(1) == y_val)),
+            "val_with_views": float(np.mean(np.mean(validation, axis=0).argmax(1) == y_val)),
             "accuracy": float(np.mean(probabilities[0].argmax(1) == y)),
             "with_views": float(np.mean(np.mean(probabilities, axis=0).argmax(1) == y))}
 
 
 def combine(names: list[str]) -> dict:
-    """Return the test accuracy of the saved networks' average, without and with the views."""
+    """Return the accuracy of the saved networks' average, without and with the views.
+
+    On the validation images (``val_alone``, ``val_views``) where the files hold them, and on
+    the test images (``alone``, ``views``).
+    """
     kept = [np.load(KEPT / f"{name}.npz") for name in names]
-    y = kept[0]["y"]
-    return {"networks": names, **{
-        key: float(np.mean(np.mean([k[key] for k in kept], axis=0).argmax(1) == y))
-        for key in ("alone", "views")}}
+    found = {}
+    for key, labels in (("val_alone", "y_val"), ("val_views", "y_val"), ("alone", "y"),
+                        ("views", "y")):
+        if all(key in k for k in kept):
+            average = np.mean([k[key] for k in kept], axis=0)
+            found[key] = float(np.mean(average.argmax(1) == kept[0][labels]))
+    return {"networks": names, **found}
+
+
+def table(ensembles: list[str], out: str | None) -> dict:
+    """Write the validation accuracy of each ensemble and of its networks; return the figures."""
+    path = out_path("best-selection", out, (".md", ".json"))
+    rows = []
+    for group in ensembles:
+        names = group.split(",")
+        networks = [combine([name]) for name in names]
+        rows.append({"networks": names, "ensemble": combine(names),
+                     "each": [{key: n.get(key) for key in ("val_alone", "val_views")}
+                              for n in networks]})
+    lines = [f"Measured on {machine()}. Validation accuracy on the lessons' 6,000 validation "
+             "images (each network trained on the other 54,000); no test figure is used to "
+             "choose.", "",
+             "| ensemble | networks | each network alone | each with the five views | "
+             "vote | vote with the views |", "|---|---|---|---|---|---|"]
+    for row in rows:
+        alone = " / ".join(f"{n['val_alone']:.2%}" for n in row["each"])
+        views_ = " / ".join(f"{n['val_views']:.2%}" for n in row["each"])
+        lines.append(
+            f"| {len(row['networks'])} | {', '.join(row['networks'])} | {alone} | {views_} | "
+            f"{row['ensemble']['val_alone']:.2%} | {row['ensemble']['val_views']:.2%} |")
+    write_text(path.with_suffix(".md"), "\n".join(lines) + "\n")
+    validation_only = [{"networks": r["networks"], "each": r["each"],
+                        "ensemble": {k: v for k, v in r["ensemble"].items() if k.startswith("val")}}
+                       for r in rows]
+    write_text(path.with_suffix(".json"), json.dumps({"machine": machine(),
+                                                      "ensembles": validation_only}, indent=1))
+    return {"wrote": str(path.with_suffix(".md"))}
 
 
 def main(argv=None) -> int:
@@ -125,12 +175,22 @@ def main(argv=None) -> int:
     one.add_argument("--shift", type=float, default=2.0, help="pixels; 0: no random shifts")
     one.add_argument("--rotation", type=float, default=0.0, help="RandomRotation's factor")
     one.add_argument("--zoom", type=float, default=0.0, help="RandomZoom's factor")
+    one.add_argument("--strokes", action="store_true",
+                     help="thicken or thin a quarter of the digits each, in training")
     one.add_argument("--seed", type=int, default=0)
     one.add_argument("--name", help="the file name to keep the probabilities under")
     both = sub.add_parser("combine")
     both.add_argument("names", nargs="+")
+    chosen = sub.add_parser("table")
+    chosen.add_argument("--ensemble", action="append", required=True, metavar="NAME,NAME,...")
+    chosen.add_argument("--out", help="output path without suffix")
     args = parser.parse_args(argv)
-    print(json.dumps(train(args) if args.command == "train" else combine(args.names)))
+    if args.command == "table":
+        print(json.dumps(table(args.ensemble, args.out)))
+    elif args.command == "train":
+        print(json.dumps(train(args)))
+    else:
+        print(json.dumps(combine(args.names)))
     return 0
 
 

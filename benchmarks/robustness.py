@@ -43,7 +43,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
-from _common import lessons_split, machine, out_path, write_text
+from _common import lessons_split, machine, out_path, random_strokes, write_text
 
 FONT_FILES = ("dkg", "breip", "BecauseWe", "femkeklaver", "Humor-Sans", "ComicNeue",
               "DancingScript", "KaushanScript", "Ecolier")  # the packages' file names
@@ -232,24 +232,11 @@ def stroked_default():
     import digitlib as dl
 
     keras = dl.models.keras
-    ops = keras.ops
-
-    class RandomStroke(keras.layers.Layer):
-        """Thicken a quarter of the digits and thin another quarter (2 x 2 grey morphology)."""
-
-        def call(self, images, training=False):
-            if not training:
-                return images
-            thick = ops.max_pool(images, 2, strides=1, padding="same")
-            thin = -ops.max_pool(-images, 2, strides=1, padding="same")
-            pick = keras.random.uniform((ops.shape(images)[0], 1, 1, 1))
-            return ops.where(pick < 0.25, thick, ops.where(pick < 0.5, thin, images))
-
     network = dl.build_model("default")
     return keras.Sequential([
         keras.Input((28, 28, 1)),
         keras.layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant"),
-        RandomStroke(), *network.layers], name="stroked")
+        random_strokes(), *network.layers], name="stroked")
 
 
 def default():
