@@ -187,56 +187,49 @@ def previous_default():
         layers.Dropout(0.3), layers.Dense(10, activation="softmax")], name="previous_default")
 
 
-def augmented_default():
-    """Build today's default behind random shifts, turns and zooms that act only in training."""
+def behind(name: str, *augment):
+    """Build today's default behind the ``augment`` layers, which act only while it trains."""
     import digitlib as dl
 
-    layers = dl.models.keras.layers
-    network = dl.build_model("default")
-    return dl.models.keras.Sequential([
-        dl.models.keras.Input((28, 28, 1)),
-        layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),
-        layers.RandomRotation(15 / 360, fill_mode="constant"),
-        layers.RandomZoom((-0.2, 0.2), fill_mode="constant"),
-        *network.layers], name="augmented")
+    keras = dl.models.keras
+    return keras.Sequential([keras.Input((28, 28, 1)), *augment,
+                             *dl.build_model("default").layers], name=name)
+
+
+def augmented_default():
+    """Build today's default behind random shifts, turns and zooms that act only in training."""
+    layers = behind_layers()
+    return behind("augmented", layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),
+                  layers.RandomRotation(15 / 360, fill_mode="constant"),
+                  layers.RandomZoom((-0.2, 0.2), fill_mode="constant"))
 
 
 def shifted_default():
     """Build today's default behind random shifts of up to 2 pixels that act only in training."""
-    import digitlib as dl
-
-    layers = dl.models.keras.layers
-    network = dl.build_model("default")
-    return dl.models.keras.Sequential([
-        dl.models.keras.Input((28, 28, 1)),
-        layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant"),
-        *network.layers], name="shifted")
+    layers = behind_layers()
+    return behind("shifted", layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant"))
 
 
 def mild_default():
     """Build today's default behind shifts of 2 pixels, turns of 8° and zooms of 10%, in training."""
-    import digitlib as dl
-
-    layers = dl.models.keras.layers
-    network = dl.build_model("default")
-    return dl.models.keras.Sequential([
-        dl.models.keras.Input((28, 28, 1)),
-        layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant"),
-        layers.RandomRotation(8 / 360, fill_mode="constant"),
-        layers.RandomZoom((-0.1, 0.1), fill_mode="constant"),
-        *network.layers], name="mild")
+    layers = behind_layers()
+    return behind("mild", layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant"),
+                  layers.RandomRotation(8 / 360, fill_mode="constant"),
+                  layers.RandomZoom((-0.1, 0.1), fill_mode="constant"))
 
 
 def stroked_default():
     """Build today's default behind 2-pixel shifts and strokes made thinner or thicker, in training."""
+    layers = behind_layers()
+    return behind("stroked", layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant"),
+                  random_strokes())
+
+
+def behind_layers():
+    """Return Keras' layers module, loaded through digitlib (quiet, the chosen backend)."""
     import digitlib as dl
 
-    keras = dl.models.keras
-    network = dl.build_model("default")
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant"),
-        random_strokes(), *network.layers], name="stroked")
+    return dl.models.keras.layers
 
 
 def default():
