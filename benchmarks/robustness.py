@@ -26,7 +26,13 @@ The test sets, none of which any recipe was tuned on:
   (fonts-dkg-handwriting, fonts-breip, fonts-bwht, fonts-femkeklaver, fonts-humor-sans,
   fonts-comic-neue, fonts-dancingscript, fonts-kaushanscript, fonts-ecolier-court), rendered
   as photos (tinted paper, uneven light, noise, a slight turn), plain and on ruled paper,
-  then read through ``to_mnist``.
+  then read through ``to_mnist``;
+- the same fonts' digits traced by a pen: each glyph thinned to its centre line (Zhang and
+  Suen's thinning), then drawn along it with a round pen 3%, 6% or 12% of the digit's height
+  wide (a fine pen on a close photo, a felt tip, MNIST's own width), photographed the same way.
+
+``--no-restroke`` reads every photo without ``digitlib.imaging.set_stroke_width``, as
+``to_mnist`` did before that step existed, to measure what it adds.
 
 Results go to OUT.md and OUT.json (--out; by default benchmarks/results/robustness-YYYY-MM-DD),
 never over an existing file.
@@ -48,6 +54,7 @@ from _common import lessons_split, machine, out_path, random_strokes, write_text
 FONT_FILES = ("dkg", "breip", "BecauseWe", "femkeklaver", "Humor-Sans", "ComicNeue",
               "DancingScript", "KaushanScript", "Ecolier")  # the packages' file names
 RENDERS = 3  # photos of each digit in each font, each placed and turned at random
+PENS = (0.03, 0.06, 0.12)  # pen widths of the traced digits, as shares of a digit's height
 
 
 # --- test sets: each returns 28 x 28 float images in [0, 1] and their labels ---------------
@@ -107,18 +114,61 @@ def font_files() -> list[Path]:
     return found
 
 
-def font_photo(font: ImageFont.FreeTypeFont, digit: int, rng, ruled: bool) -> np.ndarray:
-    """Return an RGB photo of ``digit`` written in ``font``: dark ink on lit, tinted paper."""
-    side = 240
-    canvas = Image.new("L", (side, side), 0)
+SIDE = 240  # pixels of each photo's side
+
+
+def glyph(font: ImageFont.FreeTypeFont, digit: int, rng) -> np.ndarray:
+    """Return ``digit`` written in ``font`` as ink from 0 to 1, placed and turned at random."""
+    canvas = Image.new("L", (SIDE, SIDE), 0)
     draw = ImageDraw.Draw(canvas)
     box = draw.textbbox((0, 0), str(digit), font=font)
     width, height = box[2] - box[0], box[3] - box[1]
-    left = rng.uniform(0.1, 0.9) * (side - width) - box[0]
-    top = rng.uniform(0.1, 0.9) * (side - height) - box[1]
+    left = rng.uniform(0.1, 0.9) * (SIDE - width) - box[0]
+    top = rng.uniform(0.1, 0.9) * (SIDE - height) - box[1]
     draw.text((left, top), str(digit), fill=255, font=font)
-    ink = np.asarray(canvas.rotate(rng.uniform(-8, 8), resample=Image.Resampling.BILINEAR),
-                     dtype=np.float64) / 255.0
+    return np.asarray(canvas.rotate(rng.uniform(-8, 8), resample=Image.Resampling.BILINEAR),
+                      dtype=np.float64) / 255.0
+
+
+def thinned(mask: np.ndarray) -> np.ndarray:
+    """Return a shape's centre line, one pixel wide: Zhang and Suen's thinning (1984)."""
+    image = np.pad(mask, 1).astype(np.uint8)
+    while True:
+        changed = False
+        for first in (True, False):
+            # the eight neighbours, clockwise from the one above: P2 ... P9 in the paper
+            p = [np.roll(image, shift, axis=(0, 1)) for shift in
+                 ((1, 0), (1, -1), (0, -1), (-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1))]
+            count = sum(p)
+            crossings = sum((p[k] == 0) & (p[(k + 1) % 8] == 1) for k in range(8))
+            if first:
+                side = (p[0] * p[2] * p[4] == 0) & (p[2] * p[4] * p[6] == 0)
+            else:
+                side = (p[0] * p[2] * p[6] == 0) & (p[0] * p[4] * p[6] == 0)
+            remove = (image == 1) & (count >= 2) & (count <= 6) & (crossings == 1) & side
+            if remove.any():
+                image[remove] = 0
+                changed = True
+        if not changed:
+            return image[1:-1, 1:-1].astype(bool)
+
+
+def traced(ink: np.ndarray, pen: float) -> np.ndarray:
+    """Return the glyph's centre line drawn with a round pen ``pen`` times its height wide."""
+    mask = ink > 0.5
+    rows = np.flatnonzero(mask.any(axis=1))
+    radius = max(0.5, pen * (rows[-1] - rows[0] + 1) / 2)
+    line = ndimage.distance_transform_edt(~thinned(mask)) <= radius
+    return ndimage.gaussian_filter(line.astype(np.float64), 0.7)  # the pen's soft edge
+
+
+def font_photo(font: ImageFont.FreeTypeFont, digit: int, rng, ruled: bool,
+               pen: float | None = None) -> np.ndarray:
+    """Return an RGB photo of ``digit`` written in ``font`` (or traced by a ``pen``): dark ink on lit, tinted paper."""
+    side = SIDE
+    ink = glyph(font, digit, rng)
+    if pen is not None:
+        ink = traced(ink, pen)
     paper = rng.uniform(0.75, 0.97) * (1 - rng.uniform(0, 0.1, size=3))
     photo = np.ones((side, side, 3)) * paper
     if ruled:
@@ -132,8 +182,8 @@ def font_photo(font: ImageFont.FreeTypeFont, digit: int, rng, ruled: bool) -> np
     return np.clip(np.round(photo * 255), 0, 255).astype(np.uint8)
 
 
-def font_digits(fonts: list[Path], ruled: bool, seed: int):
-    """Return every digit in every font as photos made MNIST-style by to_mnist."""
+def font_digits(fonts: list[Path], ruled: bool, seed: int, pen: float | None = None):
+    """Return every digit in every font (traced by ``pen``) as photos made MNIST-style by to_mnist."""
     from digitlib.imaging import to_mnist
 
     rng = np.random.default_rng(seed)
@@ -142,7 +192,7 @@ def font_digits(fonts: list[Path], ruled: bool, seed: int):
         font = ImageFont.truetype(str(path), size=150)
         for digit in range(10):
             for _ in range(RENDERS):
-                images.append(to_mnist(font_photo(font, digit, rng, ruled)))
+                images.append(to_mnist(font_photo(font, digit, rng, ruled, pen)))
                 labels.append(digit)
     return np.stack(images), np.array(labels)
 
@@ -167,6 +217,10 @@ def test_sets(x_test, y_test, seed: int) -> dict:
             x, y = font_digits(fonts, ruled, seed)
             paper = "ruled paper" if ruled else "plain paper"
             sets[f"handwriting fonts, {paper}"] = (
+                x, y, f"{len(fonts)} fonts x 10 digits x {RENDERS} photos")
+        for pen in PENS:
+            x, y = font_digits(fonts, False, seed, pen)
+            sets[f"fonts traced, pen {pen:.0%} of height"] = (
                 x, y, f"{len(fonts)} fonts x 10 digits x {RENDERS} photos")
     return sets
 
@@ -263,6 +317,8 @@ def main() -> None:
     parser.add_argument("--train", nargs="*", default=[], choices=sorted(VARIANTS),
                         help="variants to train here with the default's recipe")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-restroke", action="store_true",
+                        help="read photos without set_stroke_width, as to_mnist did before it")
     parser.add_argument("--out", help="output path without suffix (default: "
                         "benchmarks/results/robustness-YYYY-MM-DD)")
     args = parser.parse_args()
@@ -270,6 +326,8 @@ def main() -> None:
 
     import digitlib as dl
 
+    if args.no_restroke:
+        dl.imaging.set_stroke_width = lambda crop: crop  # to_mnist looks it up when it runs
     split = lessons_split()
     networks, notes = {}, {}
     for given in args.model:
@@ -291,7 +349,10 @@ def main() -> None:
             table.setdefault(set_name, {})[name] = float(np.mean(predicted == y))
         print(set_name, {name: f"{acc:.2%}" for name, acc in table[set_name].items()}, flush=True)
 
-    lines = [f"Measured on {machine()}; seed {args.seed}; test sets made in {made:.0f} s.", "",
+    how = ("photos read without set_stroke_width" if args.no_restroke
+           else "photos read by to_mnist with set_stroke_width")
+    lines = [f"Measured on {machine()}; seed {args.seed}; {how}; test sets made in {made:.0f} s.",
+             "",
              "Networks:", *[f"- **{name}**: {note}" for name, note in notes.items()], "",
              "| test set | images | what | " + " | ".join(networks) + " |",
              "|---|---|---|" + "---|" * len(networks)]
@@ -300,7 +361,8 @@ def main() -> None:
         lines.append(f"| {set_name} | {len(x):,} | {what} | {cells} |")
     write_text(out.with_suffix(".md"), "\n".join(lines) + "\n")
     write_text(out.with_suffix(".json"), json.dumps(
-        {"machine": machine(), "seed": args.seed, "networks": notes, "accuracy": table,
+        {"machine": machine(), "seed": args.seed, "restroke": not args.no_restroke,
+         "networks": notes, "accuracy": table,
          "sizes": {name: len(x) for name, (x, _, _) in sets.items()}}, indent=1) + "\n")
     print(f"wrote {out.with_suffix('.md')}")
 
