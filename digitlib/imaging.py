@@ -44,8 +44,8 @@ RULE_PIECE = 0.05  # ... found as straight pieces this share of the page long (l
 RULE_SLOPES = np.linspace(-0.04, 0.04, 17)  # ... level, or tilted by up to 4 rows in 100
 DIGIT_GAP = 0.1  # blobs this share of the ink's height apart, side by side, are two digits
 DIGIT_HEIGHT = 0.5  # ... when each is at least this share of the tallest one's height
-STROKE = 2.5  # pixels: MNIST's pen width in the 20 x 20 box (a digit's strokes, once fitted,
-#   then measure as MNIST's median of 2.85 by stroke_width at 28 x 28)
+STROKE = 2.5  # pixels: MNIST's pen width in the 20 x 20 box (a digit traced that wide measures
+#   about 2.8 by stroke_width at 28 x 28, as MNIST's digits do: median 2.85)
 STROKE_SPREAD = 1.4  # strokes within this factor of STROKE, either way, are left as they are
 
 
@@ -370,7 +370,7 @@ def set_stroke_width(crop: np.ndarray, box: int = BOX, stroke: float = STROKE) -
     thinner strokes are thickened: every pixel within the missing half-width of the ink becomes
     ink. Much thicker ones (a marker) are thinned the same way, from the outside in, unless that
     would leave almost nothing. Strokes within ``STROKE_SPREAD`` of MNIST's are left alone, so
-    an MNIST digit passes through unchanged.
+    most MNIST digits pass through unchanged (the thickest few are thinned).
     """
     mask = crop > 0.5 * float(crop.max())
     want = stroke * max(crop.shape) / box  # MNIST's width, in this image's pixels
@@ -433,7 +433,8 @@ def steps(source, name: str | None = None) -> dict[str, np.ndarray]:
     Returns:
         A dict from step name to image, in order: ``original`` (as read, for display),
         ``grayscale``, ``inverted``, ``cleaned``, ``cropped``, ``restroked`` (strokes as
-        wide as MNIST's), ``fitted`` (20 x 20 at most) and ``mnist`` (28 x 28 float32 in [0, 1], what the model reads).
+        wide as MNIST's), ``fitted`` (20 x 20 at most) and ``mnist`` (28 x 28 float32 in
+        [0, 1], what the model reads).
 
     Raises:
         ImageError: naming the image and why it holds no readable digit.
