@@ -92,7 +92,7 @@ def stroked(x, thicker: bool):
     return np.stack([change(image, size=(2, 2)) for image in x])
 
 
-def uci_digits():
+def uci_digits(restroke: bool = True):
     """Return scikit-learn's 1,797 handwritten 8 x 8 digits, made MNIST-style by to_mnist."""
     from sklearn.datasets import load_digits
 
@@ -102,7 +102,7 @@ def uci_digits():
     framed = np.pad(data.images / 16.0, ((0, 0), (4, 4), (4, 4)))  # their ink touches the edge
     images = [np.asarray(Image.fromarray(image.astype(np.float32)).resize(
         (96, 96), Image.Resampling.BILINEAR)) for image in framed]
-    return np.stack([to_mnist(image) for image in images]), data.target
+    return np.stack([to_mnist(image, restroke=restroke) for image in images]), data.target
 
 
 def font_files() -> list[Path]:
@@ -165,24 +165,24 @@ def traced(ink: np.ndarray, pen: float) -> np.ndarray:
 def font_photo(font: ImageFont.FreeTypeFont, digit: int, rng, ruled: bool,
                pen: float | None = None) -> np.ndarray:
     """Return an RGB photo of ``digit`` written in ``font`` (or traced by a ``pen``): dark ink on lit, tinted paper."""
-    side = SIDE
     ink = glyph(font, digit, rng)
     if pen is not None:
         ink = traced(ink, pen)
     paper = rng.uniform(0.75, 0.97) * (1 - rng.uniform(0, 0.1, size=3))
-    photo = np.ones((side, side, 3)) * paper
+    photo = np.ones((SIDE, SIDE, 3)) * paper
     if ruled:
-        rows = np.arange(side)[:, None] + rng.uniform(-0.02, 0.02) * np.arange(side)[None, :]
+        rows = np.arange(SIDE)[:, None] + rng.uniform(-0.02, 0.02) * np.arange(SIDE)[None, :]
         line = (rows % rng.uniform(22, 34)) < 2
         photo[line] = photo[line] * np.array([0.6, 0.72, 0.98])  # light-blue rules
-    pen = rng.uniform(0.0, 0.3) + rng.uniform(0, 0.2, size=3)
-    photo = photo * (1 - ink[..., None]) + pen * ink[..., None]
-    light = 1.0 + rng.uniform(-0.12, 0.12) * (np.arange(side) / side - 0.5)
+    colour = rng.uniform(0.0, 0.3) + rng.uniform(0, 0.2, size=3)  # the ink's, dark and tinted
+    photo = photo * (1 - ink[..., None]) + colour * ink[..., None]
+    light = 1.0 + rng.uniform(-0.12, 0.12) * (np.arange(SIDE) / SIDE - 0.5)
     photo = photo * light[:, None, None] + rng.normal(0, 0.02, size=photo.shape)
     return np.clip(np.round(photo * 255), 0, 255).astype(np.uint8)
 
 
-def font_digits(fonts: list[Path], ruled: bool, seed: int, pen: float | None = None):
+def font_digits(fonts: list[Path], ruled: bool, seed: int, pen: float | None = None,
+                restroke: bool = True):
     """Return every digit in every font (traced by ``pen``) as photos made MNIST-style by to_mnist."""
     from digitlib.imaging import to_mnist
 
@@ -192,12 +192,12 @@ def font_digits(fonts: list[Path], ruled: bool, seed: int, pen: float | None = N
         font = ImageFont.truetype(str(path), size=150)
         for digit in range(10):
             for _ in range(RENDERS):
-                images.append(to_mnist(font_photo(font, digit, rng, ruled, pen)))
+                images.append(to_mnist(font_photo(font, digit, rng, ruled, pen), restroke=restroke))
                 labels.append(digit)
     return np.stack(images), np.array(labels)
 
 
-def test_sets(x_test, y_test, seed: int) -> dict:
+def test_sets(x_test, y_test, seed: int, restroke: bool = True) -> dict:
     """Return every test set by name: (images, labels, what it is)."""
     rng = np.random.default_rng(seed)
     sets = {"MNIST test digits": (x_test, y_test, "as stored")}
@@ -209,17 +209,17 @@ def test_sets(x_test, y_test, seed: int) -> dict:
         sets[f"scaled {factor}"] = (scaled(x_test, factor), y_test, "MNIST test, scaled")
     sets["strokes thinned"] = (stroked(x_test, False), y_test, "MNIST test, 2 x 2 erosion")
     sets["strokes thickened"] = (stroked(x_test, True), y_test, "MNIST test, 2 x 2 dilation")
-    uci, uci_labels = uci_digits()
+    uci, uci_labels = uci_digits(restroke)
     sets["UCI handwritten digits"] = (uci, uci_labels, "43 writers, not MNIST's")
     fonts = font_files()
     if fonts:
         for ruled in (False, True):
-            x, y = font_digits(fonts, ruled, seed)
+            x, y = font_digits(fonts, ruled, seed, restroke=restroke)
             paper = "ruled paper" if ruled else "plain paper"
             sets[f"handwriting fonts, {paper}"] = (
                 x, y, f"{len(fonts)} fonts x 10 digits x {RENDERS} photos")
         for pen in PENS:
-            x, y = font_digits(fonts, False, seed, pen)
+            x, y = font_digits(fonts, False, seed, pen, restroke)
             sets[f"fonts traced, pen {pen:.0%} of height"] = (
                 x, y, f"{len(fonts)} fonts x 10 digits x {RENDERS} photos")
     return sets
@@ -326,8 +326,6 @@ def main() -> None:
 
     import digitlib as dl
 
-    if args.no_restroke:
-        dl.imaging.set_stroke_width = lambda crop: crop  # to_mnist looks it up when it runs
     split = lessons_split()
     networks, notes = {}, {}
     for given in args.model:
@@ -339,7 +337,7 @@ def main() -> None:
         notes[name] = f"trained here with the default's recipe in {seconds:.1f} s"
     x_test = split["x_test"][..., 0]
     began = time.perf_counter()
-    sets = test_sets(x_test, split["y_test"], args.seed)
+    sets = test_sets(x_test, split["y_test"], args.seed, restroke=not args.no_restroke)
     made = time.perf_counter() - began
     table = {}
     for set_name, (x, y, _) in sets.items():

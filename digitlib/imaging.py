@@ -362,6 +362,15 @@ def stroke_width(ink: np.ndarray, close_gaps: bool = False) -> float:
     return 2.0 * float(mask.sum()) / max(1, int(outline.sum()))
 
 
+def grainy(crop: np.ndarray, box: int = BOX) -> bool:
+    """Return whether gaps of a pixel in ``crop`` are grain: it is more than twice ``box`` high or wide.
+
+    In a large crop they are the dots of a scan or the grain of pencil; at MNIST's size they
+    can be the inside of a loop.
+    """
+    return max(crop.shape) > 2 * box
+
+
 def set_stroke_width(crop: np.ndarray, box: int = BOX, stroke: float = STROKE) -> np.ndarray:
     """Redraw the strokes of a cropped digit as wide as MNIST's will be once it is fitted in the box.
 
@@ -374,8 +383,7 @@ def set_stroke_width(crop: np.ndarray, box: int = BOX, stroke: float = STROKE) -
     """
     mask = crop > 0.5 * float(crop.max())
     want = stroke * max(crop.shape) / box  # MNIST's width, in this image's pixels
-    # Gaps of a pixel are grain in a large crop, but the inside of a loop at MNIST's size.
-    width = stroke_width(crop, close_gaps=max(crop.shape) > 2 * box)
+    width = stroke_width(crop, close_gaps=grainy(crop, box))
     if width < want / STROKE_SPREAD:
         grow = (want - width) / 2
         pad = int(np.ceil(grow)) + 1
@@ -423,12 +431,14 @@ def center_by_mass(fitted: np.ndarray, size: int = SIZE) -> np.ndarray:
     return image
 
 
-def steps(source, name: str | None = None) -> dict[str, np.ndarray]:
+def steps(source, name: str | None = None, restroke: bool = True) -> dict[str, np.ndarray]:
     """Run every preprocessing step on a photo; return each step's result by name.
 
     Args:
         source: a path, the bytes of an image file, a Pillow image, or an array.
         name: what to call the image in errors (default: its path, or a description).
+        restroke: redraw the strokes as wide as MNIST's pen (``False`` skips that step,
+            to see what it does; ``restroked`` is then the crop itself).
 
     Returns:
         A dict from step name to image, in order: ``original`` (as read, for display),
@@ -446,14 +456,20 @@ def steps(source, name: str | None = None) -> dict[str, np.ndarray]:
         result["grayscale"] = to_grayscale(image)
         result["inverted"] = invert_if_light(result["grayscale"])
         result["cleaned"] = remove_background(result["inverted"])
-        result["cropped"] = crop_to_ink(result["cleaned"])
-        result["restroked"] = set_stroke_width(result["cropped"])
-        result["fitted"] = fit_in_box(result["restroked"])
-        result["mnist"] = center_by_mass(result["fitted"])
+        result.update(_from_cleaned(result["cleaned"], restroke))
     return result
 
 
-def to_mnist(source, name: str | None = None) -> np.ndarray:
+def _from_cleaned(cleaned: np.ndarray, restroke: bool) -> dict[str, np.ndarray]:
+    """Run the steps from crop to centre on one digit's cleaned ink; return each by name."""
+    result = {"cropped": crop_to_ink(cleaned)}
+    result["restroked"] = set_stroke_width(result["cropped"]) if restroke else result["cropped"]
+    result["fitted"] = fit_in_box(result["restroked"])
+    result["mnist"] = center_by_mass(result["fitted"])
+    return result
+
+
+def to_mnist(source, name: str | None = None, restroke: bool = True) -> np.ndarray:
     """Turn a photo (path, file bytes, Pillow image or array) into an MNIST-style digit.
 
     Returns:
@@ -463,10 +479,10 @@ def to_mnist(source, name: str | None = None) -> np.ndarray:
     Raises:
         ImageError: naming the image and the reason it holds no readable digit.
     """
-    return steps(source, name)["mnist"]
+    return steps(source, name, restroke)["mnist"]
 
 
-def split_digits(source, name: str | None = None) -> list[np.ndarray]:
+def split_digits(source, name: str | None = None, restroke: bool = True) -> list[np.ndarray]:
     """Turn an image of one or more digits side by side into MNIST-style digits, left to right.
 
     Raises:
@@ -480,7 +496,7 @@ def split_digits(source, name: str | None = None) -> list[np.ndarray]:
         for columns in digit_columns(mask) or [slice(None)]:
             one = np.zeros_like(cleaned)
             one[:, columns] = np.where(mask, cleaned, 0)[:, columns]
-            digits.append(center_by_mass(fit_in_box(set_stroke_width(crop_to_ink(one)))))
+            digits.append(_from_cleaned(one, restroke)["mnist"])
     return digits
 
 

@@ -204,6 +204,27 @@ def test_to_mnist_reads_a_fine_pen_as_mnist_wide_strokes():
     assert (digit > 0.5).sum(axis=1).max() >= 2  # at least two pixels across
 
 
+def test_restroke_false_skips_only_that_step():
+    page = np.full((400, 400), 0.9, dtype=np.float32)
+    page[60:340, 200:203] = 0.1
+    steps = imaging.steps(page, restroke=False)
+    assert steps["restroked"] is steps["cropped"]
+    plain = imaging.center_by_mass(imaging.fit_in_box(imaging.crop_to_ink(steps["cleaned"])))
+    np.testing.assert_array_equal(imaging.to_mnist(page, restroke=False), plain)
+    (split,) = imaging.split_digits(page, restroke=False)
+    np.testing.assert_array_equal(split, plain)
+    assert (plain > 0.5).sum() < (imaging.to_mnist(page) > 0.5).sum()  # the 1 is wider restroked
+
+
+def test_grainy_closes_gaps_only_in_a_crop_larger_than_twice_the_box():
+    dotted = stroke(12, side=100)
+    dotted[::2, ::2] = 0.0  # a dithered scan: a hole in every other pixel
+    assert imaging.grainy(dotted) and not imaging.grainy(dotted[:40, :40])
+    assert imaging.stroke_width(dotted) < 3  # every hole counts as outline
+    assert imaging.stroke_width(dotted, close_gaps=True) == pytest.approx(12, rel=0.2)
+    np.testing.assert_array_equal(imaging.set_stroke_width(dotted), dotted)  # 12 of 100: MNIST's
+
+
 def test_fit_in_box_keeps_the_aspect_ratio():
     crop = np.ones((150, 60), dtype=np.float32)
     fitted = imaging.fit_in_box(crop)
