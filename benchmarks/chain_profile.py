@@ -126,19 +126,18 @@ def main(argv=None) -> int:
     if args.graceful_shutdown:
         SHUTDOWN = "graceful"
 
-    from digitlib.lessons import lesson_parameters, lesson_paths, parse_value, resolve_parameters
+    from digitlib.lessons import lesson_paths, parse_value, resolve_parameters
 
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(args.run_dir or tmp).resolve()
         run_dir.mkdir(parents=True, exist_ok=True)
         paths = lesson_paths(args.first, args.last)
         given = {name: parse_value(value) for name, value in args.parameter}
-        parameters = resolve_parameters(paths, {**given, "run_dir": str(run_dir)})
+        plan = resolve_parameters(paths, given, run_dir=run_dir)
         lessons = []
         start = time.perf_counter()
         for path in paths:
-            used = {k: v for k, v in parameters.items() if k in lesson_parameters(path)}
-            lessons.append(profile_lesson(path, run_dir / path.name, used))
+            lessons.append(profile_lesson(path, run_dir / path.name, plan[path]))
             print(f"{path.stem}: {lessons[-1]['wall']:.1f} s", file=sys.stderr, flush=True)
         chain = time.perf_counter() - start
         metrics_path = run_dir / "metrics.json"

@@ -1,6 +1,7 @@
 """benchmarks/ stays tidy: cited results, an archive with a manifest, scripts that import no other."""
 
 import ast
+import json
 import re
 import subprocess
 import sys
@@ -110,3 +111,15 @@ def test_the_default_output_is_dated_and_new(monkeypatch):
     assert re.fullmatch(r"recipes-\d{4}-\d{2}-\d{2}", out.name)
     assert out.parent == RESULTS
     assert not out.with_suffix(".md").exists()
+
+
+def test_chain_profile_runs_the_lessons_in_its_own_run_folder(tmp_path):
+    """Each lesson gets the profile's run folder, so its artifacts land there and are counted."""
+    run_dir = tmp_path / "run"
+    out = tmp_path / "profile"
+    subprocess.run([sys.executable, str(BENCHMARKS / "chain_profile.py"), "--first", "01", "--last", "01",
+                    "--no-imports", "--run-dir", str(run_dir), "--out", str(out)],
+                   check=True, capture_output=True, text=True, cwd=tmp_path)
+    profile = json.loads(out.with_suffix(".json").read_text())
+    assert "dataset.json" in profile["run_folder_files"] and profile["run_folder_mb"] > 0
+    assert (run_dir / "dataset.json").is_file()
