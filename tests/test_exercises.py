@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from digitlib import exercises
@@ -79,6 +80,19 @@ def test_verdicts_start_with_one_of_three_words():
     # the check itself fails on an answer of the wrong kind: it says so, not "your code raised"
     assert SQUARE.verdict(5).startswith("Incorrect: the check could not use your answer (TypeError")
     assert SQUARE.verdict(1, 2).startswith("Incorrect: the check takes `square`")
+
+
+def test_lesson_06_images_allow_a_blends_overshoot_and_say_how_to_fix_the_rest():
+    from digitlib.exercises.lesson06 import _image
+
+    digit = np.zeros((28, 28))
+    digit[8:20, 12:16] = 1.0
+    overshoot = digit + 0.01 * np.sin(np.arange(28))  # what ndimage's default order=3 leaves
+    assert _image(overshoot, "misread").min() == 0 and _image(overshoot, "misread").max() == 1
+    with pytest.raises(Incorrect, match="divide the test digit by 255"):
+        _image(digit * 255, "misread")
+    with pytest.raises(Incorrect, match=r"down to -0\.5.*np\.clip"):
+        _image(digit - 0.5, "misread")
 
 
 def test_judge_may_say_not_attempted():
