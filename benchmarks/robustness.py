@@ -9,10 +9,13 @@ Usage (from the repository root, with DIGITLIB_DATA pointing at a full MNIST cop
 ``--model NAME=FILE`` reads a network a run trained; ``--train`` trains a variant here on the
 lessons' 54,000-image split, as lesson 4 does (benchmarks/lesson_fit.py):
 ``previous-default`` is the default network before it cropped the border and strided its
-first convolution (for issue 27's "no worse than before"); ``augmented`` is today's default
-with random shifts, turns and zooms that act only while it trains; ``shifted`` and ``mild`` are
-milder (shifts of 2 pixels; those, turns of 8° and zooms of 10%); ``default`` is today's
-default, trained here beside them.
+first convolution (for issue 27's "no worse than before"); ``unshifted`` is the default until
+2026-12-03, today's network without its random shifts of up to 2 pixels (both in batches of
+128, as they were trained then); ``augmented`` is today's network with random shifts, turns and
+zooms that act only while it trains, ``mild`` milder ones (shifts of 2 pixels, turns of 8° and
+zooms of 10%), ``stroked`` shifts and strokes made thinner or thicker; ``default`` is today's
+default, trained here beside them. Results files before 2026-12-03 name a ``shifted`` variant:
+the default of then behind 2-pixel shifts, which is today's default network in batches of 128.
 
 The test sets, none of which any recipe was tuned on:
 
@@ -242,12 +245,18 @@ def previous_default():
 
 
 def behind(name: str, *augment):
-    """Build today's default behind the ``augment`` layers, which act only while it trains."""
+    """Build today's default network behind the ``augment`` layers instead of its own shifts."""
     import digitlib as dl
 
     keras = dl.models.keras
-    return keras.Sequential([keras.Input((28, 28, 1)), *augment,
-                             *dl.build_model("default").layers], name=name)
+    network = [layer for layer in dl.build_model("default").layers
+               if not isinstance(layer, keras.layers.RandomTranslation)]
+    return keras.Sequential([keras.Input((28, 28, 1)), *augment, *network], name=name)
+
+
+def unshifted_default():
+    """Build the default until 2026-12-03: today's network without its random shifts."""
+    return behind("unshifted")
 
 
 def augmented_default():
@@ -256,12 +265,6 @@ def augmented_default():
     return behind("augmented", layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),
                   layers.RandomRotation(15 / 360, fill_mode="constant"),
                   layers.RandomZoom((-0.2, 0.2), fill_mode="constant"))
-
-
-def shifted_default():
-    """Build today's default behind random shifts of up to 2 pixels that act only in training."""
-    layers = behind_layers()
-    return behind("shifted", layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant"))
 
 
 def mild_default():
@@ -294,18 +297,25 @@ def default():
 
 
 VARIANTS = {"default": default, "previous-default": previous_default,
-            "augmented": augmented_default, "shifted": shifted_default, "mild": mild_default,
+            "unshifted": unshifted_default, "augmented": augmented_default, "mild": mild_default,
             "stroked": stroked_default}
+#: Batch sizes of the variants that keep the recipe they were the default with (otherwise
+#: today's default recipe's).
+BATCH_SIZES = {"previous-default": 128, "unshifted": 128}
 
 
 def train_variant(name: str, split: dict, seed: int):
-    """Train a variant with the default's recipe as lesson 4 does; return it and its seconds."""
+    """Train a variant with the default's recipe as lesson 4 does; return it and its seconds.
+
+    The former defaults keep the batch size they were trained with (``BATCH_SIZES``).
+    """
     import digitlib as dl
     from lesson_fit import train
 
     dl.set_seed(seed)
     network = VARIANTS[name]()
-    result = train(network, dl.models.recipe("default"), split["x_train"], split["y_train"],
+    recipe = dl.models.recipe("default", batch_size=BATCH_SIZES.get(name))
+    result = train(network, recipe, split["x_train"], split["y_train"],
                    split["x_val"], split["y_val"], seed=seed)
     return network, result["train_seconds"]
 
@@ -334,7 +344,9 @@ def main() -> None:
         notes[name] = f"trained by `digitlib run -p model {name}` ({Path(file).name})"
     for name in args.train:
         networks[name], seconds = train_variant(name, split, args.seed)
-        notes[name] = f"trained here with the default's recipe in {seconds:.1f} s"
+        batch = BATCH_SIZES.get(name)
+        notes[name] = (f"trained here with the default's recipe"
+                       + (f" in batches of {batch}" if batch else "") + f" in {seconds:.1f} s")
     x_test = split["x_test"][..., 0]
     began = time.perf_counter()
     sets = test_sets(x_test, split["y_test"], args.seed, restroke=not args.no_restroke)

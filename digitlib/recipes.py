@@ -38,9 +38,10 @@ RECIPES: dict[str, Recipe] = {recipe.model: recipe for recipe in (
            description="the original project's CNN and Adadelta at Keras' default learning rate"),
     Recipe("kerasio", "adam", 0.001, 15, 128,
            description="keras.io's Simple MNIST convnet recipe"),
-    Recipe("default", "adam", 0.01, 4, 128, "warmup_cosine", label_smoothing=0.1,
-           description="small CNN on the cropped digit, a strided first convolution, Adam with "
-                       "warm-up and cosine decay, label smoothing"),
+    Recipe("default", "adam", 0.01, 4, 256, "warmup_cosine", label_smoothing=0.1,
+           description="small CNN on the cropped digit, trained with random shifts of up to 2 "
+                       "pixels, a strided first convolution, Adam with warm-up and cosine decay "
+                       "in batches of 256, label smoothing"),
     Recipe("best", "adam", 0.005, 5, 128, "warmup_cosine", label_smoothing=0.1,
            ema_momentum=0.99,
            description="three batch-normalised CNNs, each trained on its own with random shifts "

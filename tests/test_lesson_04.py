@@ -89,7 +89,7 @@ def math_ceil(n, d):
 
 def test_lesson_warms_up_then_decays_the_rate():
     env = run_cells("c06", "c08", net=types.SimpleNamespace(name="default"),
-                    x_train=np.zeros((12_800, 1)), epochs=2, batch_size=None, optimizer=None,
+                    x_train=np.zeros((25_600, 1)), epochs=2, batch_size=None, optimizer=None,
                     learning_rate=None, label_smoothing=None)
     schedule, total = env["schedule"], env["total_steps"]
     assert total == 200 and env["warmup_steps"] == 20

@@ -124,6 +124,8 @@ def _judge_3(no_dropout_history, curves_show, env):
     if model is not None:
         kinds = {type(layer).__name__ for layer in model.layers}
         expect("Dropout" not in kinds, "your network still has Dropout layers: leave them out")
+        expect("RandomTranslation" not in kinds, "leave out the RandomTranslation too: moving "
+                                                 "the digits fights overfitting as dropout does")
         expect("Conv2D" in kinds, "train the default CNN of lesson 3 (with its convolutions), "
                                   "without dropout")
     expect(loss[-1] < 0.75 * val_loss[-1],
@@ -216,7 +218,7 @@ EXERCISES = [
     Exercise(
         id="04.3", names=("no_dropout_history", "curves_show"), judge=_judge_3,
         hints=["Copy lesson 3's default network into a `keras.Sequential([...])` and leave out "
-               "both `keras.layers.Dropout` lines; then `compile` and `fit` as in the lesson, with "
+               "both `keras.layers.Dropout` lines and the `RandomTranslation`; then `compile` and `fit` as in the lesson, with "
                "`x_train[:2000]`, `y_train_hot[:2000]`, `epochs=10`, "
                "`validation_data=(x_val[:1000], y_val_hot[:1000])`.",
                "Plot `no_dropout_history.history['loss']` and `['val_loss']`: the first keeps "

@@ -181,8 +181,9 @@ shift = next(s for s in range(1, 28)  # the first shift the network reads as ano
              if net.predict(moved_right(digit, s).reshape(1, 28, 28, 1), verbose=0).argmax() != y_test[index])
 misread = moved_right(digit, shift)
 """,
-        why="The network saw every training digit centred by its mass; a few pixels off centre, the "
-            "strokes fall where its filters learned other digits' strokes. That is why to_mnist centres.",
+        why="The network saw every training digit centred by its mass, moved by at most 2 pixels while "
+            "it trained; further off centre, the strokes fall where its filters learned other digits' "
+            "strokes. That is why to_mnist centres.",
         wrong=["""\
 index = 0
 misread = x_test[index] / 255
