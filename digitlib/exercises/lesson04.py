@@ -127,10 +127,10 @@ def _judge_3(no_dropout_history, curves_show, env):
         expect("RandomTranslation" not in kinds, "leave out the RandomTranslation too: moving "
                                                  "the digits fights overfitting as dropout does")
         expect("Conv2D" in kinds, "train the default CNN of lesson 3 (with its convolutions), "
-                                  "without dropout")
+                                  "without dropout or shifts")
     expect(loss[-1] < 0.75 * val_loss[-1],
            "at the end the training loss is not clearly below the validation loss: train on only "
-           "2,000 images, for 10 epochs, without dropout")
+           "2,000 images, for 10 epochs in batches of 128, without dropout or shifts")
     expect(isinstance(curves_show, str), "`curves_show` should be a word, in quotes")
     word = curves_show.lower()
     expect("overfit" in word or "over-fit" in word or "memori" in word,
@@ -219,7 +219,7 @@ EXERCISES = [
         id="04.3", names=("no_dropout_history", "curves_show"), judge=_judge_3,
         hints=["Copy lesson 3's default network into a `keras.Sequential([...])` and leave out "
                "both `keras.layers.Dropout` lines and the `RandomTranslation`; then `compile` and `fit` as in the lesson, with "
-               "`x_train[:2000]`, `y_train_hot[:2000]`, `epochs=10`, "
+               "`x_train[:2000]`, `y_train_hot[:2000]`, `batch_size=128`, `epochs=10`, "
                "`validation_data=(x_val[:1000], y_val_hot[:1000])`.",
                "Plot `no_dropout_history.history['loss']` and `['val_loss']`: the first keeps "
                "falling, the second stops. The word the lesson used for that starts with 'over'."],
