@@ -152,7 +152,8 @@ def test_lessons_run_end_to_end_on_backend(backend, tmp_path):
     """Lessons 01-06 on a subset, every kernel on ``backend``; predict there; TensorFlow reads the model."""
     need_backend(backend)
     full = bool(os.environ.get("DIGITLIB_DATA"))
-    size, floor = (12_000, 0.98) if full else (4_000, 0.85)  # without a copy: the 5,000-digit sample
+    # 2 epochs of 47 steps (the default's batches of 256): enough to show the backend learns.
+    size, floor = (12_000, 0.96) if full else (4_000, 0.85)  # without a copy: the 5,000-digit sample
     run_dir = tmp_path / f"on {backend}"
     env = {**os.environ, "KERAS_BACKEND": backend}
     done = subprocess.run(

@@ -30,7 +30,7 @@ from digitlib.sweeps import (
 
 SWEEP = digitlib.sweeps
 
-TINY = {"train_size": 200, "epochs": 1, "show_adadelta_demo": False}
+TINY = {"train_size": 200, "epochs": 1, "batch_size": 32, "show_adadelta_demo": False}  # 6 steps
 #: A data source that exists, so it passes the up-front checks, but holds no MNIST.
 NOT_MNIST = str(Path(__file__).resolve().parents[1] / "pyproject.toml")
 #: Three runs of lessons 01-05: two that train, and one whose data file is not MNIST, which

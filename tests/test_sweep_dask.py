@@ -20,7 +20,8 @@ import pytest
 from digitlib.cli import main
 from digitlib.sweeps import TABLE, TOPIC
 
-TINY = ["-p", "train_size", "600", "-p", "epochs", "1", "-p", "show_adadelta_demo", "False"]
+TINY = ["-p", "train_size", "600", "-p", "epochs", "1", "-p", "batch_size", "32",  # 17 steps
+        "-p", "show_adadelta_demo", "False"]
 
 
 def dask_command() -> str:
