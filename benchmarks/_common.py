@@ -114,3 +114,15 @@ def random_strokes():
             return ops.where(pick < 0.25, thick, ops.where(pick < 0.5, thin, images))
 
     return RandomStrokes()
+
+
+#: The batch size the default trained in until 2026-12-03, before it took random shifts.
+UNSHIFTED_BATCH_SIZE = 128
+
+
+def default_network_layers() -> list:
+    """Return a new default's layers without its RandomTranslation: the network it trains."""
+    import digitlib as dl
+
+    return [layer for layer in dl.build_model("default").layers
+            if not isinstance(layer, dl.models.keras.layers.RandomTranslation)]

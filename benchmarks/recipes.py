@@ -29,7 +29,8 @@ import sys
 import time
 from pathlib import Path
 
-from _common import lessons_split, machine, out_path, write_text
+from _common import (UNSHIFTED_BATCH_SIZE, default_network_layers, lessons_split, machine,
+                     out_path, write_text)
 
 TARGET = 0.99
 #: Networks outside digitlib's registry, trained by the default recipe: the previous default,
@@ -43,9 +44,8 @@ def unshifted_default():
     import digitlib as dl
 
     keras = dl.models.keras
-    kept = [layer for layer in dl.build_model("default").layers
-            if not isinstance(layer, keras.layers.RandomTranslation)]
-    return keras.Sequential([keras.Input((28, 28, 1)), *kept], name="unshifted_default")
+    return keras.Sequential([keras.Input((28, 28, 1)), *default_network_layers()],
+                            name="unshifted_default")
 
 
 def run_one(model: str, seed: int, epochs: int | None, learning_rate: float | None = None,
@@ -69,7 +69,7 @@ def run_one(model: str, seed: int, epochs: int | None, learning_rate: float | No
 
         net = custom_default() if model == "custom-default" else unshifted_default()
         recipe = dl.recipe("default", epochs=epochs, learning_rate=learning_rate,
-                           batch_size=128 if model == "unshifted-default" else None)
+                           batch_size=UNSHIFTED_BATCH_SIZE if model == "unshifted-default" else None)
     else:
         net = dl.build_model(model)
         recipe = dl.recipe(model, epochs=epochs, learning_rate=learning_rate)

@@ -52,7 +52,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
-from _common import lessons_split, machine, out_path, random_strokes, write_text
+from _common import (UNSHIFTED_BATCH_SIZE, default_network_layers, lessons_split, machine,
+                     out_path, random_strokes, write_text)
 
 FONT_FILES = ("dkg", "breip", "BecauseWe", "femkeklaver", "Humor-Sans", "ComicNeue",
               "DancingScript", "KaushanScript", "Ecolier")  # the packages' file names
@@ -249,9 +250,8 @@ def behind(name: str, *augment):
     import digitlib as dl
 
     keras = dl.models.keras
-    network = [layer for layer in dl.build_model("default").layers
-               if not isinstance(layer, keras.layers.RandomTranslation)]
-    return keras.Sequential([keras.Input((28, 28, 1)), *augment, *network], name=name)
+    return keras.Sequential([keras.Input((28, 28, 1)), *augment, *default_network_layers()],
+                            name=name)
 
 
 def unshifted_default():
@@ -301,7 +301,7 @@ VARIANTS = {"default": default, "previous-default": previous_default,
             "stroked": stroked_default}
 #: Batch sizes of the variants that keep the recipe they were the default with (otherwise
 #: today's default recipe's).
-BATCH_SIZES = {"previous-default": 128, "unshifted": 128}
+BATCH_SIZES = {"previous-default": UNSHIFTED_BATCH_SIZE, "unshifted": UNSHIFTED_BATCH_SIZE}
 
 
 def train_variant(name: str, split: dict, seed: int):
