@@ -81,8 +81,11 @@ def lessons_split(all_images: bool = False) -> dict:
             "source": data.source}
 
 
-def shifted_views(x) -> list:
-    """Return ``x`` as the best model reads it: each of its five views, moved by Keras' layers."""
+def shifted_views(x, views=None) -> list:
+    """Return ``x`` as the best model reads it: each of its views, moved by Keras' layers.
+
+    ``views``: (down, right) shifts in pixels; by default the best model's five.
+    """
     import numpy as np
 
     import digitlib as dl
@@ -90,7 +93,7 @@ def shifted_views(x) -> list:
     keras = dl.models.keras
     image = keras.Input(x.shape[1:])
     return [np.asarray(keras.Model(image, dl.models.shift(image, *view)).predict(
-        x, batch_size=1000, verbose=0)) for view in dl.models.BEST_VIEWS]
+        x, batch_size=1000, verbose=0)) for view in (views or dl.models.BEST_VIEWS)]
 
 
 def random_strokes():

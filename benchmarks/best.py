@@ -16,7 +16,7 @@ chosen on validation (best_variants.py); ``--kerasio-seeds`` times keras.io's re
 seed before the best runs, since the epoch at which it first reaches 99.0% varies with the seed.
 
 For each seed the saved ensemble is also taken apart: each network alone, each network with
-the five shifted views, and the three networks without the shifted views, all on the same
+its shifted views, and the three networks without the shifted views, all on the same
 10,000 test images, which says what the vote and the views add. `--levers` trains single
 networks of the ensemble's kind with one lever taken out (batch normalisation, the random
 shifts, the moving average of the weights), on the lessons' split.
@@ -40,6 +40,7 @@ from _common import HERE, lessons_split, machine, out_path, shifted_views, write
 RATIO = 5.5  # the target: best's training within 5.5 times keras.io's time to 99.0%
 ACCURACY = 0.9965  # ... and at least this test accuracy on every seed
 MEAN_ACCURACY = 0.9970  # ... and this on average
+NUMBERS = {5: "five", 9: "nine"}  # how many shifted views each network reads, in words
 
 
 def kerasio_to_99(seed: int = 0) -> dict:
@@ -87,6 +88,7 @@ def votes(run_dir: str) -> dict:
         return float(np.mean(np.mean(probs, axis=0).argmax(axis=1) == y))
 
     return {
+        "views": len(shifted),
         "network_alone": [score([p[0]]) for p in probabilities],
         "network_with_views": [score(p) for p in probabilities],
         "vote_without_views": score([p[0] for p in probabilities]),
@@ -144,6 +146,7 @@ def markdown(result: dict) -> str:
     """Return the results as markdown tables."""
     k = result["kerasio"]
     kerasio = sum(r["seconds_to_99"] for r in k) / len(k)
+    views = NUMBERS.get(result["best"][0]["votes"].get("views", 5), "")
     images = "all 60,000 training images (-p validation_fraction 0)" if result.get("all_images") \
         else "the lessons' 54,000 training images"
     lines = [f"Measured on {result['machine']}; best trained on {images}.", "",
@@ -153,7 +156,7 @@ def markdown(result: dict) -> str:
              + f", the last run after the best runs: {kerasio:.1f} s on average, so the limit is "
              f"{RATIO:g} × {kerasio:.1f} = {RATIO * kerasio:.0f} s.", "",
              "| seed | test accuracy | training | × keras.io's time to 99.0% | each network alone "
-             "| each network with the five views | the vote without views |",
+             f"| each network with the {views} views | the vote without views |",
              "|---|---|---|---|---|---|---|"]
     for r in result["best"]:
         v = r["votes"]

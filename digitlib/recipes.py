@@ -42,7 +42,7 @@ RECIPES: dict[str, Recipe] = {recipe.model: recipe for recipe in (
            description="small CNN on the cropped digit, trained with random shifts of up to 2 "
                        "pixels, a strided first convolution, Adam with warm-up and cosine decay "
                        "in batches of 256, label smoothing"),
-    Recipe("best", "adam", 0.005, 5, 128, "warmup_cosine", label_smoothing=0.1,
+    Recipe("best", "adam", 0.005, 7, 128, "warmup_cosine", label_smoothing=0.1,
            ema_momentum=0.99,
            description="three batch-normalised CNNs, each trained on its own with random shifts "
                        "and a moving average of its weights, voting over five shifted copies of "
